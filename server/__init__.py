@@ -1,0 +1,1 @@
+"""Haven's server process: configuration, the aiohttp application, REST API, persistence and CLI."""

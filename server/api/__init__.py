@@ -1,0 +1,12 @@
+"""The REST API: sign-in, the signed-in user's own views, and administration."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.api import audit_log, groups, login, me, pairings, users
+
+
+def add_routes(app: web.Application) -> None:
+    for module in (login, me, users, groups, pairings, audit_log):
+        app.router.add_routes(module.routes)

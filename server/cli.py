@@ -1,0 +1,109 @@
+"""The ``haven`` command: ``serve``, ``migrate`` and ``user create``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from server.accounts import create_user, user_view
+from server.app import create_app
+from server.config import ConfigError, Settings, load_settings
+from server.db.engine import create_engine, session_factory
+from server.db.models import UserRole
+from server.errors import ApiError
+from server.logs import configure_logging
+from server.migrate import upgrade
+from server.wire import UserCreate
+
+log = logging.getLogger("haven.cli")
+SHUTDOWN_SECONDS = 20.0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="haven", description="Haven meeting server for peer-support programs.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--host", help="address to listen on (default HAVEN_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default HAVEN_PORT or 8080)")
+
+    commands.add_parser("migrate", help="upgrade the database schema to the newest revision")
+
+    user = commands.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    create = user.add_parser("create", help="create a user (the first admin comes from here)")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True, help="display name; need not be a legal name")
+    create.add_argument("--role", required=True, choices=[role.value for role in UserRole])
+    create.add_argument("--password", required=True)
+    return parser
+
+
+async def _migrate(settings: Settings) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        body = UserCreate.model_validate(
+            {"email": args.email, "display_name": args.name, "role": UserRole(args.role), "password": args.password}
+        )
+    except ValidationError as exc:
+        first = exc.errors(include_input=False)[0]
+        print(f"haven: invalid {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
+        return 2
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        async with session_factory(engine).begin() as session:
+            user = await create_user(session, body, actor_id=None, source="cli")
+    except ApiError as exc:
+        print(f"haven: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(json.dumps(user_view(user)))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"haven: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+
+    if args.command == "serve":
+        host = args.host or settings.host
+        port = settings.port if args.port is None else args.port
+        log.info("starting", extra={"host": host, "port": port, "mode": settings.mode.value})
+        web.run_app(
+            create_app(settings),
+            host=host,
+            port=port,
+            access_log=None,
+            print=None,
+            shutdown_timeout=SHUTDOWN_SECONDS,
+        )
+        return 0
+    if args.command == "migrate":
+        asyncio.run(_migrate(settings))
+        print("haven: database is at the newest schema revision")
+        return 0
+    return asyncio.run(_create_user(settings, args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Typed settings read from ``HAVEN_*`` environment variables.
+
+With no variable set, Haven runs its embedded default: one process, an SQLite file in the data directory,
+no Redis, a JWT secret generated once and kept beside the database. Production mode refuses to start
+unless the secrets and origins a multi-node deployment needs are given explicitly.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Secrets that appear in examples and must never protect a real deployment.
+KNOWN_WEAK_SECRETS = frozenset({"", "secret", "changeme", "change-me", "haven", "development", "test"})
+MIN_SECRET_LENGTH = 32
+SECRET_FILE_NAME = "jwt-secret"  # noqa: S105 - a file name, not a secret
+
+
+class ConfigError(Exception):
+    """The environment does not describe a server that may start."""
+
+
+class Mode(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the process needs to know about its deployment."""
+
+    mode: Mode
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    host: str
+    port: int
+    jwt_secret: str
+    token_ttl_seconds: int
+    allowed_origins: tuple[str, ...]
+    metrics_allow: tuple[IPNetwork, ...]
+    trusted_proxies: tuple[IPNetwork, ...]
+    stun_urls: tuple[str, ...]
+    turn_urls: tuple[str, ...]
+    turn_secret: str | None
+    turn_ttl_seconds: int
+    log_level: str
+    max_body_bytes: int
+    web_dir: Path
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _default_web_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "web" / "dist"
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _networks(name: str, value: str | None) -> tuple[IPNetwork, ...]:
+    try:
+        return tuple(ipaddress.ip_network(part, strict=False) for part in _split(value))
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _stored_secret(data_dir: Path) -> str:
+    """Return the embedded default's JWT secret, creating it (mode 0600) on first run."""
+    path = data_dir / SECRET_FILE_NAME
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+    return secret
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from ``env`` (default: the process environment), validating every value."""
+    env = os.environ if env is None else env
+    mode_raw = env.get("HAVEN_ENV", Mode.DEVELOPMENT.value)
+    try:
+        mode = Mode(mode_raw)
+    except ValueError:
+        raise ConfigError(f"HAVEN_ENV must be 'development' or 'production', got {mode_raw!r}") from None
+
+    data_dir = Path(env.get("HAVEN_DATA_DIR") or "var").resolve()
+    database_url = env.get("HAVEN_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'haven.db'}"
+    if not database_url.startswith(("sqlite+aiosqlite:", "postgresql+asyncpg:")):
+        raise ConfigError("HAVEN_DATABASE_URL must use sqlite+aiosqlite:// or postgresql+asyncpg://")
+    redis_url = env.get("HAVEN_REDIS_URL") or None
+    if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("HAVEN_REDIS_URL must be a redis://, rediss:// or unix:// URL")
+
+    host = env.get("HAVEN_HOST") or "127.0.0.1"
+    port = _int(env, "HAVEN_PORT", 8080, 0, 65535)
+
+    jwt_secret = env.get("HAVEN_JWT_SECRET")
+    turn_urls = _split(env.get("HAVEN_TURN_URLS"))
+    turn_secret = env.get("HAVEN_TURN_SECRET") or None
+    allowed_origins = _split(env.get("HAVEN_ALLOWED_ORIGINS"))
+
+    if mode is Mode.PRODUCTION:
+        if jwt_secret is None:
+            raise ConfigError("production mode needs HAVEN_JWT_SECRET, shared by all nodes")
+        if jwt_secret.strip().lower() in KNOWN_WEAK_SECRETS or len(jwt_secret) < MIN_SECRET_LENGTH:
+            raise ConfigError(f"HAVEN_JWT_SECRET must be a random value of at least {MIN_SECRET_LENGTH} characters")
+        if not allowed_origins:
+            raise ConfigError("production mode needs HAVEN_ALLOWED_ORIGINS (the public origin of the web client)")
+        if turn_urls and (turn_secret is None or len(turn_secret) < MIN_SECRET_LENGTH):
+            raise ConfigError(f"HAVEN_TURN_URLS needs HAVEN_TURN_SECRET of at least {MIN_SECRET_LENGTH} characters")
+    elif jwt_secret is None:
+        jwt_secret = _stored_secret(data_dir)
+
+    if not allowed_origins:
+        shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 - comparing, not binding
+        allowed_origins = (f"http://{shown}:{port}", f"http://localhost:{port}")
+    for origin in allowed_origins:
+        if not origin.startswith(("http://", "https://")) or origin.endswith("/"):
+            raise ConfigError(f"HAVEN_ALLOWED_ORIGINS entries are scheme://host[:port], got {origin!r}")
+
+    log_level = (env.get("HAVEN_LOG_LEVEL") or "info").upper()
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError("HAVEN_LOG_LEVEL must be debug, info, warning or error")
+
+    return Settings(
+        mode=mode,
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=redis_url,
+        host=host,
+        port=port,
+        jwt_secret=jwt_secret,
+        token_ttl_seconds=_int(env, "HAVEN_TOKEN_TTL_SECONDS", 12 * 3600, 60, 30 * 24 * 3600),
+        allowed_origins=allowed_origins,
+        metrics_allow=_networks("HAVEN_METRICS_ALLOW", env.get("HAVEN_METRICS_ALLOW", "127.0.0.1/32,::1/128")),
+        trusted_proxies=_networks("HAVEN_TRUSTED_PROXIES", env.get("HAVEN_TRUSTED_PROXIES")),
+        stun_urls=_split(env.get("HAVEN_STUN_URLS")),
+        turn_urls=turn_urls,
+        turn_secret=turn_secret,
+        turn_ttl_seconds=_int(env, "HAVEN_TURN_TTL_SECONDS", 3600, 60, 24 * 3600),
+        log_level=log_level,
+        max_body_bytes=_int(env, "HAVEN_MAX_BODY_BYTES", 64 * 1024, 1024, 1024 * 1024),
+        web_dir=Path(env.get("HAVEN_WEB_DIR") or _default_web_dir()),
+    )

@@ -1,0 +1,1 @@
+"""Durable data: SQLAlchemy models, the async engine and the unit of work."""

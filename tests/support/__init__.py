@@ -1,0 +1,1 @@
+"""What the tests stand on: private PostgreSQL and Redis servers, throwaway databases, API helpers."""

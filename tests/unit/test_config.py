@@ -1,0 +1,84 @@
+"""Settings from the environment: the embedded default, validation, and production's refusals."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from server.config import ConfigError, Mode, load_settings
+
+
+def test_nothing_set_gives_the_embedded_default(tmp_path: Path) -> None:
+    settings = load_settings({"HAVEN_DATA_DIR": str(tmp_path)})
+    assert settings.mode is Mode.DEVELOPMENT
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'haven.db'}"
+    assert settings.redis_url is None
+    assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+    assert settings.allowed_origins == ("http://127.0.0.1:8080", "http://localhost:8080")
+    assert ipaddress.ip_address("127.0.0.1") in settings.metrics_allow[0]
+    assert settings.stun_urls == ()  # never a public STUN server by default
+    assert len(settings.jwt_secret) >= 32
+    assert load_settings({"HAVEN_DATA_DIR": str(tmp_path)}).jwt_secret == settings.jwt_secret
+
+
+def test_values_are_parsed(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "HAVEN_DATA_DIR": str(tmp_path),
+            "HAVEN_DATABASE_URL": "postgresql+asyncpg://h@db/haven",
+            "HAVEN_REDIS_URL": "redis://r:6379/0",
+            "HAVEN_PORT": "9000",
+            "HAVEN_JWT_SECRET": "s" * 40,
+            "HAVEN_ALLOWED_ORIGINS": "https://a.example.org, https://b.example.org",
+            "HAVEN_TURN_URLS": "turn:t.example.org:3478?transport=udp",
+            "HAVEN_TURN_SECRET": "t" * 40,
+            "HAVEN_TRUSTED_PROXIES": "172.28.0.0/24",
+            "HAVEN_LOG_LEVEL": "debug",
+        }
+    )
+    assert settings.port == 9000
+    assert settings.allowed_origins == ("https://a.example.org", "https://b.example.org")
+    assert settings.turn_urls == ("turn:t.example.org:3478?transport=udp",)
+    assert settings.trusted_proxies == (ipaddress.ip_network("172.28.0.0/24"),)
+    assert settings.log_level == "DEBUG"
+    assert not settings.is_sqlite
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({"HAVEN_ENV": "staging"}, "HAVEN_ENV"),
+        ({"HAVEN_PORT": "eighty"}, "HAVEN_PORT"),
+        ({"HAVEN_PORT": "70000"}, "HAVEN_PORT"),
+        ({"HAVEN_DATABASE_URL": "mysql://x/y"}, "HAVEN_DATABASE_URL"),
+        ({"HAVEN_REDIS_URL": "http://r"}, "HAVEN_REDIS_URL"),
+        ({"HAVEN_ALLOWED_ORIGINS": "https://a.example.org/"}, "HAVEN_ALLOWED_ORIGINS"),
+        ({"HAVEN_METRICS_ALLOW": "not-a-network"}, "HAVEN_METRICS_ALLOW"),
+        ({"HAVEN_LOG_LEVEL": "loud"}, "HAVEN_LOG_LEVEL"),
+        ({"HAVEN_TOKEN_TTL_SECONDS": "5"}, "HAVEN_TOKEN_TTL_SECONDS"),
+    ],
+)
+def test_bad_values_are_refused_by_name(tmp_path: Path, env: dict[str, str], complaint: str) -> None:
+    with pytest.raises(ConfigError, match=complaint):
+        load_settings({"HAVEN_DATA_DIR": str(tmp_path), "HAVEN_JWT_SECRET": "s" * 40, **env})
+
+
+PRODUCTION = {"HAVEN_ENV": "production", "HAVEN_ALLOWED_ORIGINS": "https://haven.example.org"}
+
+
+@pytest.mark.parametrize("secret", [None, "", "changeme", "secret", "x" * 31])
+def test_production_needs_a_real_secret(tmp_path: Path, secret: str | None) -> None:
+    env = {"HAVEN_DATA_DIR": str(tmp_path), **PRODUCTION}
+    if secret is not None:
+        env["HAVEN_JWT_SECRET"] = secret
+    with pytest.raises(ConfigError, match="HAVEN_JWT_SECRET"):
+        load_settings(env)
+    assert not (tmp_path / "jwt-secret").exists()
+
+
+def test_production_with_its_secrets_starts(tmp_path: Path) -> None:
+    settings = load_settings({"HAVEN_DATA_DIR": str(tmp_path), "HAVEN_JWT_SECRET": "k" * 48, **PRODUCTION})
+    assert settings.mode is Mode.PRODUCTION
+    assert settings.allowed_origins == ("https://haven.example.org",)

@@ -1,0 +1,61 @@
+"""Access tokens: what they carry, and every way a bad one is refused."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+
+from server.tokens import InvalidToken, issue_token, read_token
+
+SECRET = "unit-secret-" + "q" * 40
+NOW = datetime.now(UTC)
+
+
+def test_a_token_names_its_user_and_expiry() -> None:
+    user_id = uuid.uuid4()
+    token, expires_at = issue_token(user_id, SECRET, 600, NOW)
+    claims = read_token(token, SECRET)
+    assert claims.user_id == user_id
+    assert claims.expires_at == expires_at.replace(microsecond=0)
+    assert expires_at - NOW == timedelta(seconds=600)
+
+
+def test_each_token_is_distinct() -> None:
+    user_id = uuid.uuid4()
+    assert issue_token(user_id, SECRET, 600, NOW)[0] != issue_token(user_id, SECRET, 600, NOW)[0]
+
+
+def forge(**claims: object) -> str:
+    base = {
+        "iss": "haven",
+        "sub": str(uuid.uuid4()),
+        "iat": int(NOW.timestamp()),
+        "exp": int(NOW.timestamp()) + 60,
+        "jti": "j",
+    }
+    base.update(claims)
+    return jwt.encode({k: v for k, v in base.items() if v is not None}, SECRET, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        issue_token(uuid.uuid4(), SECRET, 60, NOW - timedelta(minutes=5))[0],  # expired
+        issue_token(uuid.uuid4(), "other-" + "w" * 40, 600, NOW)[0],  # another deployment's
+        jwt.encode(
+            {"iss": "haven", "sub": str(uuid.uuid4()), "exp": 9999999999, "iat": 1, "jti": "j"}, None, algorithm="none"
+        ),
+        forge(iss="elsewhere"),
+        forge(sub="not-a-uuid"),
+        forge(exp=None),
+        forge(jti=None),
+        "",
+        "a.b.c",
+    ],
+)
+def test_bad_tokens_are_refused(token: str) -> None:
+    with pytest.raises(InvalidToken):
+        read_token(token, SECRET)

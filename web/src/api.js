@@ -1,0 +1,77 @@
+// Thin wrapper around fetch for the Haven REST API.
+// Every failure becomes an ApiError whose .message is safe to show a person;
+// raw response bodies are never surfaced.
+import { getToken } from "./session.js";
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+// Called when an authenticated request comes back 401 (token expired or revoked).
+let onUnauthorized = () => {};
+export function setUnauthorizedHandler(handler) {
+  onUnauthorized = handler;
+}
+
+function fallbackMessage(status) {
+  if (status >= 500) return "The server ran into a problem. Please try again in a moment.";
+  if (status === 401) return "Please sign in again.";
+  if (status === 403) return "You don't have access to that.";
+  if (status === 404) return "That could not be found.";
+  return `Something went wrong (error ${status}).`;
+}
+
+export async function request(method, path, { body, auth = true, signal } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const token = auth ? getToken() : null;
+  if (token) headers.Authorization = `Bearer ${token}`;
+
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+      credentials: "same-origin",
+    });
+  } catch (err) {
+    if (err?.name === "AbortError") throw err;
+    throw new ApiError(0, "network", "Could not reach Haven. Check your connection and try again.");
+  }
+
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    // empty or non-JSON body; handled below
+  }
+
+  if (!response.ok) {
+    const error = data && typeof data === "object" ? data.error : null;
+    const message =
+      error && typeof error.message === "string" && error.message.trim()
+        ? error.message
+        : fallbackMessage(response.status);
+    const code = error && typeof error.code === "string" ? error.code : `http_${response.status}`;
+    if (response.status === 401 && token) onUnauthorized();
+    throw new ApiError(response.status, code, message);
+  }
+  if (data === null) {
+    throw new ApiError(response.status, "bad_response", "The server sent an unexpected reply.");
+  }
+  return data;
+}
+
+export const login = (email, password) =>
+  request("POST", "/api/auth/login", { body: { email, password }, auth: false });
+
+export const getMe = (signal) => request("GET", "/api/me", { signal });
+
+export const getGroups = (signal) => request("GET", "/api/groups", { signal });

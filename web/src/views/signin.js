@@ -1,0 +1,58 @@
+import { login } from "../api.js";
+import { setToken } from "../session.js";
+import { h, setAlert } from "../dom.js";
+
+export const title = "Sign in";
+export const requiresAuth = false;
+
+export function render(root, { navigate, setMe }) {
+  const email = h("input", {
+    id: "email", name: "email", type: "email", autocomplete: "username",
+    required: true, inputmode: "email", spellcheck: "false",
+  });
+  const password = h("input", {
+    id: "password", name: "password", type: "password",
+    autocomplete: "current-password", required: true,
+  });
+  const submit = h("button", { id: "signin", type: "submit", class: "button" }, "Sign in");
+  const error = h("p", { id: "signin-error", class: "alert", role: "alert", hidden: true });
+
+  const form = h("form", { class: "card stack", novalidate: true, "aria-labelledby": "signin-title" },
+    h("h2", { id: "signin-title" }, "Sign in"),
+    h("p", { class: "muted" }, "Welcome. Sign in to see your groups."),
+    h("div", { class: "field" }, h("label", { for: "email" }, "Email"), email),
+    h("div", { class: "field" }, h("label", { for: "password" }, "Password"), password),
+    error,
+    submit,
+  );
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    setAlert(error, "");
+    if (!email.value.trim() || !password.value) {
+      setAlert(error, "Please enter your email and password.");
+      (email.value.trim() ? password : email).focus();
+      return;
+    }
+    submit.disabled = true;
+    submit.textContent = "Signing in…";
+    form.setAttribute("aria-busy", "true");
+    try {
+      const { token, user } = await login(email.value.trim(), password.value);
+      setToken(token);
+      setMe(user);
+      navigate("#/groups");
+    } catch (err) {
+      setAlert(error, err.message);
+      password.value = "";
+      password.focus();
+    } finally {
+      submit.disabled = false;
+      submit.textContent = "Sign in";
+      form.removeAttribute("aria-busy");
+    }
+  });
+
+  root.replaceChildren(form);
+  email.focus();
+}
