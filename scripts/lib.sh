@@ -16,12 +16,25 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
 
+quietly() {
+  # Run a command, showing its output only if it fails.
+  local log
+  log="$(mktemp)"
+  if ! "$@" >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "failed: $*" >&2
+    exit 1
+  fi
+  rm -f "$log"
+}
+
 stamp_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
 
 ensure_venv() {
   # $1: the extras to install ("" for the server alone, "dev" for the tests).
-  local extras="${1:-}" spec="." stamp
-  [ -n "$extras" ] && spec=".[$extras]"
+  local extras="${1:-}" spec="" stamp
+  [ -n "$extras" ] && spec="[$extras]"
   command -v python3 >/dev/null || apt_install python3 python3-venv
   python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Haven needs Python 3.11 or newer" >&2; exit 1; }
   if [ ! -x "$VENV/bin/python" ]; then
@@ -31,9 +44,8 @@ ensure_venv() {
   stamp="$(stamp_of "$ROOT/pyproject.toml")-$extras"
   if [ "$(cat "$VENV/.haven-installed" 2>/dev/null)" != "$stamp" ]; then
     say "installing Haven and its dependencies into .venv"
-    "$VENV/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-    "$VENV/bin/python" -m pip install -q -e "$ROOT$spec" 2>&1 | grep -v '^WARNING: Location' || true
-    "$VENV/bin/python" -c 'import server.cli' # fails loudly if the install did not happen
+    quietly "$VENV/bin/python" -m pip install -q --upgrade pip
+    quietly "$VENV/bin/python" -m pip install -q -e "$ROOT$spec"
     echo "$stamp" > "$VENV/.haven-installed"
   fi
 }
