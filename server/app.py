@@ -1,4 +1,8 @@
-"""The aiohttp application: routes, middleware, and the resources opened for its lifetime."""
+"""The aiohttp application: routes, middleware, the real-time server, and the resources it holds.
+
+The engine and the Redis client are created with the application (both connect lazily) and closed by its
+cleanup context, so a node starts while Redis is down and reports 503 on /readyz until it returns.
+"""
 
 from __future__ import annotations
 
@@ -8,52 +12,61 @@ from collections.abc import AsyncIterator
 import redis.asyncio as aioredis
 from aiohttp import web
 
+import signaling.mount
 from server import api, health, middleware, webclient
 from server.appkeys import DB, ENGINE, LOGIN_THROTTLE, METRICS, REDIS, SETTINGS
 from server.config import Settings
 from server.db.engine import create_engine, session_factory
+from server.directory import DatabaseDirectory
 from server.login_throttle import LoginThrottle
 from server.metrics import Metrics
 from server.migrate import upgrade
+from server.room_records import DatabaseRoomRecords
+from server.turn import ConfiguredIceServers
 
 log = logging.getLogger("haven.app")
 
 
-async def _database(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    engine = create_engine(settings.database_url)
-    if settings.is_sqlite:
+async def _resources(app: web.Application) -> AsyncIterator[None]:
+    if app[SETTINGS].is_sqlite:
         # The embedded default has no separate install step: its schema follows the code.
-        await upgrade(engine)
-    app[ENGINE] = engine
-    app[DB] = session_factory(engine)
+        await upgrade(app[ENGINE])
     yield
-    await engine.dispose()
+    redis = app[REDIS]
+    if redis is not None:
+        await redis.aclose()
+    await app[ENGINE].dispose()
 
 
-async def _redis(app: web.Application) -> AsyncIterator[None]:
-    url = app[SETTINGS].redis_url
-    if url is None:
-        app[REDIS] = None
-        yield
-        return
-    # Opened lazily: a node starts while Redis is down and reports 503 on /readyz until it returns.
-    client = aioredis.Redis.from_url(
-        url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=10, decode_responses=False
+def _redis(settings: Settings) -> aioredis.Redis | None:
+    if settings.redis_url is None:
+        return None
+    return aioredis.Redis.from_url(
+        settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=10
     )
-    app[REDIS] = client
-    yield
-    await client.aclose()
 
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[middleware.observe, middleware.errors])
+    engine = create_engine(settings.database_url)
     app[SETTINGS] = settings
+    app[ENGINE] = engine
+    app[DB] = session_factory(engine)
+    app[REDIS] = _redis(settings)
     app[METRICS] = Metrics()
     app[LOGIN_THROTTLE] = LoginThrottle()
-    app.cleanup_ctx.append(_database)
-    app.cleanup_ctx.append(_redis)
+    app.cleanup_ctx.append(_resources)
     app.router.add_routes(health.routes)
     api.add_routes(app)
+    signaling.mount.attach(
+        app,
+        signaling.mount.build(
+            settings,
+            app[REDIS],
+            DatabaseDirectory(app[DB], settings.jwt_secret),
+            DatabaseRoomRecords(app[DB]),
+            ConfiguredIceServers(settings),
+        ),
+    )
     webclient.add_routes(app, settings.web_dir)
     return app

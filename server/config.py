@@ -54,6 +54,14 @@ class Settings:
     log_level: str
     max_body_bytes: int
     web_dir: Path
+    # Real-time: how long a dropped member keeps their place, how often nodes sweep, how long a silent
+    # node's connections are kept, how many connections one account may hold, and this node's name.
+    grace_seconds: int = 30
+    sweep_ms: int = 1000
+    presence_ttl_seconds: int = 6
+    max_connections_per_user: int = 5
+    redis_prefix: str = "haven:"
+    node_id: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -87,6 +95,12 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _prefix(value: str) -> str:
+    if len(value) > 64 or not all(ch.isalnum() or ch in ":-_." for ch in value):
+        raise ConfigError("HAVEN_REDIS_PREFIX must be up to 64 letters, digits or ':-_.'")
     return value
 
 
@@ -172,4 +186,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=log_level,
         max_body_bytes=_int(env, "HAVEN_MAX_BODY_BYTES", 64 * 1024, 1024, 1024 * 1024),
         web_dir=Path(env.get("HAVEN_WEB_DIR") or _default_web_dir()),
+        grace_seconds=_int(env, "HAVEN_GRACE_SECONDS", 30, 0, 3600),
+        sweep_ms=_int(env, "HAVEN_SWEEP_MS", 1000, 50, 60_000),
+        presence_ttl_seconds=_int(env, "HAVEN_PRESENCE_TTL_SECONDS", 6, 2, 600),
+        max_connections_per_user=_int(env, "HAVEN_MAX_CONNECTIONS_PER_USER", 5, 1, 100),
+        redis_prefix=_prefix(env.get("HAVEN_REDIS_PREFIX") or "haven:"),
+        node_id=env.get("HAVEN_NODE_ID") or f"node-{secrets.token_hex(4)}",
     )

@@ -37,6 +37,7 @@ async def test_admin_creates_a_user_who_can_then_sign_in(api: Api, admin: str) -
     assert shown["id"] == body["id"]
     status, listing = await api.call("GET", "/api/users", admin)
     assert [u["email"] for u in listing["users"]] == ["admin@example.org", "jo@example.org"]
+    assert all(u["created_at"].endswith("+00:00") for u in listing["users"])  # read back as UTC on SQLite too
 
 
 async def test_duplicate_email_is_a_conflict_whatever_its_case(api: Api, admin: str) -> None:

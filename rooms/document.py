@@ -1,0 +1,72 @@
+"""A room as a JSON document (for the room-state store) and back; the format is versioned by ``format``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rooms.model import GroupSettings, Member, Role, Room, Waiting
+
+FORMAT = 1
+
+
+def _member(member: Member) -> dict[str, Any]:
+    return {
+        "user_id": member.user_id,
+        "display_name": member.display_name,
+        "role": member.role.value,
+        "peer_id": member.peer_id,
+        "joined_at": member.joined_at,
+        "admitted_by": member.admitted_by,
+        "audio": member.audio,
+        "video": member.video,
+        "audio_muted_by": member.audio_muted_by,
+        "video_muted_by": member.video_muted_by,
+        "connected": member.connected,
+        "disconnected_at": member.disconnected_at,
+    }
+
+
+def _waiting(waiting: Waiting) -> dict[str, Any]:
+    return {
+        "user_id": waiting.user_id,
+        "display_name": waiting.display_name,
+        "peer_id": waiting.peer_id,
+        "since": waiting.since,
+        "removed_before": waiting.removed_before,
+    }
+
+
+def to_document(room: Room) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "room_id": room.room_id,
+        "settings": {
+            "capacity": room.settings.capacity,
+            "lobby_enabled": room.settings.lobby_enabled,
+            "self_unmute_allowed": room.settings.self_unmute_allowed,
+        },
+        "members": [_member(m) for m in room.members],
+        "lobby": [_waiting(w) for w in room.lobby],
+        "hands": list(room.hands),
+        "locked": room.locked,
+        "session_id": room.session_id,
+        "opened_at": room.opened_at,
+        "barred": sorted(room.barred),
+    }
+
+
+def from_document(document: dict[str, Any]) -> Room:
+    if document.get("format") != FORMAT:
+        raise ValueError(f"unknown room document format {document.get('format')!r}")
+    settings = document["settings"]
+    return Room(
+        room_id=document["room_id"],
+        settings=GroupSettings(settings["capacity"], settings["lobby_enabled"], settings["self_unmute_allowed"]),
+        members=tuple(Member(**{**m, "role": Role(m["role"])}) for m in document["members"]),
+        lobby=tuple(Waiting(**w) for w in document["lobby"]),
+        hands=tuple(document["hands"]),
+        locked=document["locked"],
+        session_id=document["session_id"],
+        opened_at=document["opened_at"],
+        barred=frozenset(document["barred"]),
+    )

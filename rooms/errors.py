@@ -1,0 +1,41 @@
+"""Typed refusals of the domain, each with the stable code clients see and a plain sentence."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class RoomError(Exception):
+    """A refused command: the state is unchanged and the session goes on."""
+
+    code: ClassVar[str] = "conflict"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotAuthorized(RoomError):
+    code = "not_authorized"
+
+
+class NotInRoom(RoomError):
+    code = "not_in_room"
+
+
+class NotFound(RoomError):
+    code = "not_found"
+
+
+class RoomLocked(RoomError):
+    code = "room_locked"
+
+
+class RoomFull(RoomError):
+    code = "room_full"
+
+
+class InvalidState(RoomError):
+    """The command does not apply in the state the room or call is in; the message names that state."""
+
+    code = "conflict"

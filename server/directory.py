@@ -1,0 +1,72 @@
+"""The signaling layer's view of accounts and groups, read from the database."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from rooms.model import GroupSettings, Role
+from server.db.models import Conversation, Group, GroupMembership, User
+from server.tokens import InvalidToken, read_token
+from signaling.seams import Account, Enrolment
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+class DatabaseDirectory:
+    def __init__(self, db: async_sessionmaker[Any], jwt_secret: str) -> None:
+        self.db = db
+        self.jwt_secret = jwt_secret
+
+    async def account_for_token(self, token: str) -> Account | None:
+        try:
+            claims = read_token(token, self.jwt_secret)
+        except InvalidToken:
+            return None
+        async with self.db() as session:
+            user = await session.get(User, claims.user_id)
+        if user is None or user.disabled_at is not None:
+            return None
+        return Account(str(user.id), user.display_name, user.role)
+
+    async def enrolment(self, group_id: str, user_id: str) -> Enrolment | None:
+        group_uuid, user_uuid = _uuid(group_id), _uuid(user_id)
+        if group_uuid is None or user_uuid is None:
+            return None
+        async with self.db() as session:
+            row = (
+                await session.execute(
+                    select(GroupMembership.role, Group)
+                    .join(Group, Group.id == GroupMembership.group_id)
+                    .where(
+                        GroupMembership.group_id == group_uuid,
+                        GroupMembership.user_id == user_uuid,
+                        Group.archived_at.is_(None),
+                    )
+                )
+            ).first()
+        if row is None:
+            return None
+        role, group = row
+        settings = GroupSettings(group.capacity, group.lobby_enabled, group.self_unmute_allowed)
+        return Enrolment(Role(role), settings)
+
+    async def set_lobby_enabled(self, group_id: str, enabled: bool) -> None:
+        group_uuid = _uuid(group_id)
+        if group_uuid is None:
+            return
+        async with self.db.begin() as session:
+            await session.execute(update(Group).where(Group.id == group_uuid).values(lobby_enabled=enabled))
+
+    async def chat_last_seq(self, conversation: str) -> int:
+        async with self.db() as session:
+            value = await session.scalar(select(Conversation.last_seq).where(Conversation.key == conversation))
+        return int(value or 0)

@@ -1,0 +1,22 @@
+"""What one node knows about each of its own connections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from signaling.rate_limit import Strikes, TokenBucket
+from signaling.seams import Account
+
+EVENTS_PER_SECOND = 20.0
+EVENT_BURST = 60.0
+
+
+@dataclass
+class LocalConnection:
+    sid: str
+    account: Account
+    connected_at: float
+    # The group room (or its lobby) this connection joined through this node, if any.
+    room_id: str | None = None
+    bucket: TokenBucket = field(default_factory=lambda: TokenBucket(EVENTS_PER_SECOND, EVENT_BURST))
+    strikes: Strikes = field(default_factory=Strikes)

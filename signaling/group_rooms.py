@@ -1,0 +1,295 @@
+"""Group rooms over Socket.IO: applies ``rooms`` transitions through the room-state store, then carries out
+their events (fan-out, durable records) and answers the client.
+
+Every change goes through ``_apply``: load the document, run the pure transition, compare-and-set, and only
+after the write succeeded deliver what happened. The node that wins the write is the one that delivers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+
+from rooms import transitions
+from rooms.document import from_document, to_document
+from rooms.errors import RoomError
+from rooms.events import Event, LobbySettingChanged
+from rooms.model import Person, Role, Room
+from signaling import wire
+from signaling.acks import Ack, SignalingError, not_authorized, ok
+from signaling.connection import LocalConnection
+from signaling.delivery import Delivery
+from signaling.presence import Presence
+from signaling.room_store import Document, RoomStore
+from signaling.seams import Directory, IceServers, RoomRecords
+from signaling.views import entry_payload
+
+log = logging.getLogger("haven.rooms")
+Change = Callable[[Room | None], transitions.Result]
+
+
+class GroupRooms:
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        store: RoomStore,
+        presence: Presence,
+        directory: Directory,
+        records: RoomRecords,
+        ice_servers: IceServers,
+        grace_seconds: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.sio = sio
+        self.store = store
+        self.presence = presence
+        self.directory = directory
+        self.records = records
+        self.ice_servers = ice_servers
+        self.grace_seconds = grace_seconds
+        self.clock = clock
+        self.delivery = Delivery(sio, self._entry_for)
+
+    # -- the one way state changes -------------------------------------------------------------------------
+
+    async def _apply(self, room_id: str, change: Change, origin: str | None = None) -> tuple[Room | None, list[Event]]:
+        def on_document(document: Document | None) -> tuple[Document | None, tuple[Room | None, list[Event]]]:
+            room = None if document is None else from_document(document)
+            new_room, events = change(room)
+            if not events and new_room == room:
+                return document, (room, [])
+            return (None if new_room is None else to_document(new_room)), (new_room, events)
+
+        new_room, events = await self.store.update(room_id, on_document)
+        if events:
+            await self._carry_out(room_id, new_room, events, origin)
+        return new_room, events
+
+    async def _carry_out(self, room_id: str, room: Room | None, events: list[Event], origin: str | None) -> None:
+        try:
+            await self.records.record(room_id, events)
+        except Exception:
+            # The room goes on; the gap in the records is logged (by ids only) for the operator.
+            log.exception("recording room events failed", extra={"room_id": room_id})
+        await self.delivery.deliver(room_id, room, events, origin)
+        for event in events:
+            if isinstance(event, LobbySettingChanged):
+                await self.directory.set_lobby_enabled(room_id, event.enabled)
+
+    async def _entry_for(self, room: Room, user_id: str) -> dict[str, Any]:
+        member = room.member(user_id)
+        assert member is not None
+        last_seq = await self.directory.chat_last_seq(f"room:{room.room_id}")
+        return entry_payload(room, member, self.ice_servers(user_id), last_seq)
+
+    async def _actor(self, conn: LocalConnection, room_id: str) -> Person:
+        """The acting person with their role in this group, from the database."""
+        enrolment = await self.directory.enrolment(room_id, conn.account.user_id)
+        if enrolment is None:
+            raise not_authorized("Only a facilitator can do that.")
+        return Person(conn.account.user_id, conn.account.display_name, enrolment.role)
+
+    async def _audit(
+        self, conn: LocalConnection, action: str, outcome: str, room_id: str, target: str | None = None, **detail: Any
+    ) -> None:
+        try:
+            await self.records.audit(conn.account.user_id, action, outcome, room_id, target, detail)
+        except Exception:
+            log.exception("audit write failed", extra={"action": action})
+
+    async def _moderate(
+        self, conn: LocalConnection, action: str, room_id: str, target: str | None, make: Callable[[Person], Change]
+    ) -> Ack:
+        """Run a facilitator's command; every attempt, allowed or refused, is audited."""
+        try:
+            actor = await self._actor(conn, room_id)
+            await self._apply(room_id, make(actor), origin=conn.sid)
+        except (RoomError, SignalingError) as exc:
+            await self._audit(conn, action, exc.code, room_id, target)
+            raise
+        await self._audit(conn, action, "success", room_id, target)
+        return ok()
+
+    # -- entering and leaving ------------------------------------------------------------------------------
+
+    async def join(self, conn: LocalConnection, body: wire.RoomRef) -> Ack:
+        room_id = str(body.room_id)
+        if conn.room_id is not None and conn.room_id != room_id and await self._still_in(conn, conn.room_id):
+            raise SignalingError("conflict", "Leave the room you are in first.")
+        enrolment = await self.directory.enrolment(room_id, conn.account.user_id)
+        if enrolment is None:
+            await self._audit(conn, "room.join", "not_authorized", room_id)
+            raise not_authorized("You are not enrolled in this group.")
+        person = Person(conn.account.user_id, conn.account.display_name, enrolment.role)
+        session_id = str(uuid.uuid4())
+        try:
+            room, _ = await self._apply(
+                room_id,
+                lambda r: transitions.join(r, room_id, enrolment.settings, person, conn.sid, self.clock(), session_id),
+                origin=conn.sid,
+            )
+        except RoomError as exc:
+            await self._audit(conn, "room.join", exc.code, room_id)
+            raise
+        conn.room_id = room_id
+        await self.presence.set_room(conn.sid, room_id)
+        assert room is not None
+        member = room.member(person.user_id)
+        if member is None:
+            await self._audit(conn, "room.join", "waiting", room_id)
+            return ok(
+                status="waiting", room={"room_id": room_id}, self={"peer_id": conn.sid, "user_id": person.user_id}
+            )
+        await self._audit(conn, "room.join", "joined", room_id)
+        return ok(**await self._entry_for(room, person.user_id))
+
+    async def _still_in(self, conn: LocalConnection, room_id: str) -> bool:
+        """Whether this connection still holds a place (room or lobby) there; others may have ended it."""
+        document = await self.store.read(room_id)
+        if document is None:
+            return False
+        room = from_document(document)
+        member, waiting = room.member(conn.account.user_id), room.waiting(conn.account.user_id)
+        return (member is not None and member.peer_id == conn.sid) or (
+            waiting is not None and waiting.peer_id == conn.sid
+        )
+
+    async def leave(self, conn: LocalConnection, body: wire.RoomRef) -> Ack:
+        room_id = str(body.room_id)
+        await self._apply(room_id, lambda r: transitions.leave(r, conn.account.user_id, self.clock()), origin=conn.sid)
+        if conn.room_id == room_id:
+            conn.room_id = None
+            await self.presence.set_room(conn.sid, None)
+        return ok()
+
+    async def disconnected(self, user_id: str, sid: str, room_id: str) -> None:
+        """A connection is gone (closed, or its node died): its member keeps their place for the grace period."""
+        await self._apply(room_id, lambda r: transitions.disconnect(r, user_id, sid, self.clock()))
+
+    async def expire(self, room_id: str) -> None:
+        await self._apply(room_id, lambda r: transitions.expire(r, self.clock(), self.grace_seconds))
+
+    # -- facilitators ----------------------------------------------------------------------------------------
+
+    async def admit(self, conn: LocalConnection, body: wire.Target) -> Ack:
+        room_id, target = str(body.room_id), str(body.user_id)
+        return await self._moderate(
+            conn, "room.admit", room_id, target, lambda a: lambda r: transitions.admit(r, a, target, self.clock())
+        )
+
+    async def deny(self, conn: LocalConnection, body: wire.Target) -> Ack:
+        room_id, target = str(body.room_id), str(body.user_id)
+        return await self._moderate(
+            conn, "room.deny", room_id, target, lambda a: lambda r: transitions.deny(r, a, target, self.clock())
+        )
+
+    async def mute(self, conn: LocalConnection, body: wire.MuteBody) -> Ack:
+        room_id, target, kind = str(body.room_id), str(body.user_id), body.kind
+        return await self._moderate(
+            conn, f"room.mute.{kind.value}", room_id, target, lambda a: lambda r: transitions.mute(r, a, target, kind)
+        )
+
+    async def ask_to_unmute(self, conn: LocalConnection, body: wire.MuteBody) -> Ack:
+        room_id, target, kind = str(body.room_id), str(body.user_id), body.kind
+        return await self._moderate(
+            conn,
+            f"room.ask_unmute.{kind.value}",
+            room_id,
+            target,
+            lambda a: lambda r: transitions.request_unmute(r, a, target, kind),
+        )
+
+    async def remove(self, conn: LocalConnection, body: wire.Target) -> Ack:
+        room_id, target = str(body.room_id), str(body.user_id)
+        return await self._moderate(
+            conn, "room.remove", room_id, target, lambda a: lambda r: transitions.remove(r, a, target, self.clock())
+        )
+
+    async def send_to_lobby(self, conn: LocalConnection, body: wire.Target) -> Ack:
+        room_id, target = str(body.room_id), str(body.user_id)
+        return await self._moderate(
+            conn,
+            "room.send_to_lobby",
+            room_id,
+            target,
+            lambda a: lambda r: transitions.send_to_lobby(r, a, target, self.clock()),
+        )
+
+    async def lock(self, conn: LocalConnection, body: wire.LockBody) -> Ack:
+        room_id, locked = str(body.room_id), body.locked
+        return await self._moderate(
+            conn,
+            "room.lock" if locked else "room.unlock",
+            room_id,
+            None,
+            lambda a: lambda r: transitions.lock(r, a, locked),
+        )
+
+    async def set_lobby(self, conn: LocalConnection, body: wire.LobbyBody) -> Ack:
+        room_id, enabled = str(body.room_id), body.enabled
+        return await self._moderate(
+            conn,
+            "room.lobby_on" if enabled else "room.lobby_off",
+            room_id,
+            None,
+            lambda a: lambda r: transitions.set_lobby(r, a, enabled, self.clock()),
+        )
+
+    async def end(self, conn: LocalConnection, body: wire.RoomRef) -> Ack:
+        room_id = str(body.room_id)
+        return await self._moderate(
+            conn, "room.end", room_id, None, lambda a: lambda r: transitions.end(r, a, self.clock())
+        )
+
+    # -- members --------------------------------------------------------------------------------------------
+
+    async def set_media(self, conn: LocalConnection, body: wire.MediaBody) -> Ack:
+        room_id, kind, enabled = str(body.room_id), body.kind, body.enabled
+        await self._apply(
+            room_id, lambda r: transitions.set_media(r, conn.account.user_id, kind, enabled), origin=conn.sid
+        )
+        return ok()
+
+    async def raise_hand(self, conn: LocalConnection, body: wire.RoomRef) -> Ack:
+        room_id = str(body.room_id)
+        await self._apply(room_id, lambda r: transitions.raise_hand(r, conn.account.user_id), origin=conn.sid)
+        return ok()
+
+    async def lower_hand(self, conn: LocalConnection, body: wire.LowerHand) -> Ack:
+        room_id = str(body.room_id)
+        target = None if body.user_id is None else str(body.user_id)
+        if target is None or target == conn.account.user_id:
+            person = Person(conn.account.user_id, conn.account.display_name, Role.PARTICIPANT)
+            await self._apply(room_id, lambda r: transitions.lower_hand(r, person, None), origin=conn.sid)
+            return ok()
+        return await self._moderate(
+            conn, "room.lower_hand", room_id, target, lambda a: lambda r: transitions.lower_hand(r, a, target)
+        )
+
+    # -- WebRTC ---------------------------------------------------------------------------------------------
+
+    async def relay(self, conn: LocalConnection, body: wire.RtcSignal) -> Ack:
+        """Relay an offer, answer or candidate to a peer in the same room, and nowhere else."""
+        room_id = conn.room_id
+        if room_id is None:
+            raise not_authorized("You can only signal to peers in your room or call.")
+        document = await self.store.read(room_id)
+        room = None if document is None else from_document(document)
+        if room is None:
+            raise not_authorized("You can only signal to peers in your room or call.")
+        sender = room.member(conn.account.user_id)
+        peers = {m.peer_id for m in room.members}
+        if sender is None or sender.peer_id != conn.sid or body.to not in peers or body.to == conn.sid:
+            raise not_authorized("You can only signal to peers in your room or call.")
+        message: dict[str, Any] = {"from": conn.sid, "type": body.type}
+        if body.type == "candidate":
+            message["candidate"] = None if body.candidate is None else body.candidate.model_dump(exclude_none=True)
+        else:
+            message["sdp"] = body.sdp
+        await self.sio.emit("rtc:signal", message, to=body.to)
+        return ok()

@@ -1,0 +1,156 @@
+"""The Socket.IO namespace: authentication at connect, then every event validated, rate-limited, authorized
+and answered with an acknowledgement in the protocol's shape. Unknown events are answered too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Collection
+from typing import Any
+
+import socketio
+
+from rooms.errors import RoomError
+from signaling import wire
+from signaling.acks import Ack, SignalingError, fail, refusal
+from signaling.connection import LocalConnection
+from signaling.group_rooms import GroupRooms
+from signaling.presence import Connection, Presence
+from signaling.room_store import StoreUnavailable
+from signaling.seams import Directory
+
+log = logging.getLogger("haven.signaling")
+MAX_TOKEN_CHARS = 4096
+
+Handler = Callable[[LocalConnection, Any], Awaitable[Ack]]
+
+
+def refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
+    """A refused connect; the client's ``connect_error`` carries ``data`` = {code, message}."""
+    return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message})
+
+
+class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    def __init__(
+        self,
+        rooms: GroupRooms,
+        directory: Directory,
+        presence: Presence,
+        allowed_origins: Collection[str],
+        max_connections_per_user: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__("/")
+        self.rooms = rooms
+        self.directory = directory
+        self.presence = presence
+        self.allowed_origins = frozenset(allowed_origins)
+        self.max_connections_per_user = max_connections_per_user
+        self.clock = clock
+        self.connections: dict[str, LocalConnection] = {}
+        self.draining = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.handlers: dict[str, tuple[type[wire.Payload], Handler]] = {
+            "room:join": (wire.RoomRef, rooms.join),
+            "room:leave": (wire.RoomRef, rooms.leave),
+            "room:admit": (wire.Target, rooms.admit),
+            "room:deny": (wire.Target, rooms.deny),
+            "room:mute": (wire.MuteBody, rooms.mute),
+            "room:ask_unmute": (wire.MuteBody, rooms.ask_to_unmute),
+            "room:remove": (wire.Target, rooms.remove),
+            "room:send_to_lobby": (wire.Target, rooms.send_to_lobby),
+            "room:lock": (wire.LockBody, rooms.lock),
+            "room:lobby": (wire.LobbyBody, rooms.set_lobby),
+            "room:end": (wire.RoomRef, rooms.end),
+            "room:media": (wire.MediaBody, rooms.set_media),
+            "hand:raise": (wire.RoomRef, rooms.raise_hand),
+            "hand:lower": (wire.LowerHand, rooms.lower_hand),
+            "rtc:signal": (wire.RtcSignal, rooms.relay),
+        }
+
+    def local_connections(self) -> list[Connection]:
+        """This node's connections as presence records (to write them again after Redis lost them)."""
+        node = self.presence.node_id
+        return [Connection(c.sid, c.account.user_id, node, c.room_id) for c in self.connections.values()]
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event == "connect":
+            return await self._connect(*args[:3])
+        if event == "disconnect":
+            return await self._disconnect(args[0])
+        return await self._event(event, args[0], args[1] if len(args) > 1 else None, len(args) > 2)
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        origin = environ.get("HTTP_ORIGIN")
+        if origin is not None and origin not in self.allowed_origins:
+            raise refuse("not_authorized", "This origin may not connect to Haven.")
+        if self.draining:
+            raise refuse("unavailable", "This server is restarting; connect again.")
+        token = auth.get("token") if isinstance(auth, dict) else None
+        account = None
+        if isinstance(token, str) and 0 < len(token) <= MAX_TOKEN_CHARS:
+            account = await self.directory.account_for_token(token)
+        if account is None:
+            raise refuse("not_authenticated", "Sign in again: the token is missing, invalid or expired.")
+        now = self.clock()
+        try:
+            if len(await self.presence.of_user(account.user_id, now)) >= self.max_connections_per_user:
+                raise refuse("rate_limited", "Too many connections for this account; close another one first.")
+            await self.presence.add(Connection(sid, account.user_id, self.presence.node_id), now)
+        except StoreUnavailable:
+            log.warning("presence unavailable at connect")
+        self.connections[sid] = LocalConnection(sid, account, now)
+        await self.enter_room(sid, f"u:{account.user_id}")
+
+    async def _disconnect(self, sid: str) -> None:
+        conn = self.connections.pop(sid, None)
+        room_id = conn.room_id if conn is not None else None
+        try:
+            gone = await self.presence.remove(sid)
+            room_id = room_id or (gone.room_id if gone else None)
+        except StoreUnavailable:
+            log.warning("presence unavailable at disconnect")
+        if conn is not None and room_id is not None:
+            try:
+                await self.rooms.disconnected(conn.account.user_id, sid, room_id)
+            except StoreUnavailable:
+                log.warning("room store unavailable at disconnect", extra={"room_id": room_id})
+
+    async def _event(self, event: str, sid: str, payload: Any, extra_args: bool) -> Ack:
+        conn = self.connections.get(sid)
+        if conn is None:
+            return fail("not_authenticated", "This connection is not signed in.")
+        if not conn.bucket.take(self.clock()):
+            self._strike(conn)
+            return fail("rate_limited", "Too many requests; slow down.")
+        spec = self.handlers.get(event)
+        if spec is None:
+            self._strike(conn)
+            return fail("unknown_event", f"Haven has no event named '{str(event)[:64]}'.")
+        model, handler = spec
+        try:
+            if extra_args:
+                raise wire.WireError("Send one payload object per event.")
+            body = wire.parse(model, payload)
+        except wire.WireError as exc:
+            self._strike(conn)
+            return fail("invalid_request", str(exc))
+        try:
+            return await handler(conn, body)
+        except (RoomError, SignalingError) as exc:
+            return refusal(exc)
+        except StoreUnavailable:
+            return fail("unavailable", "Live room state is unreachable for a moment; try again.")
+        except Exception:
+            log.exception("event handler failed", extra={"event": event})
+            return fail("internal_error", "Something went wrong on our side.")
+
+    def _strike(self, conn: LocalConnection) -> None:
+        """A client that keeps breaking the protocol or the limits is disconnected."""
+        if conn.strikes.add():
+            log.info("disconnecting a client that keeps violating the protocol")
+            task = asyncio.get_running_loop().create_task(self.disconnect(conn.sid))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,205 @@
+"""Live room state: one versioned JSON document per room, changed only by compare-and-set.
+
+A change is a pure function from the current document (``None`` when the room has none) to the new document and a
+result; conflicting writers re-read and call it again. In Redis a room is the hash ``{prefix}room:{room_id}`` with
+fields ``v`` (version), ``doc`` (JSON) and ``w`` (token of the write that made this version), the set
+``{prefix}rooms`` lists the rooms that have a document, and the counter ``{prefix}room-version`` hands out versions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, TypeVar
+
+import redis.asyncio
+import redis.exceptions
+
+Document = dict[str, Any]
+R = TypeVar("R")
+
+# What "Redis does not answer" looks like from redis-py: refused or dropped connections, and timeouts.
+REDIS_OUTAGE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+
+
+class StoreUnavailable(Exception):
+    """The backing store (Redis) does not answer."""
+
+
+class StoreConflict(Exception):
+    """Too many concurrent writers; the change was not applied."""
+
+
+@contextlib.contextmanager
+def outage_as_unavailable() -> Iterator[None]:
+    """Raise a Redis connection error or timeout inside the block as StoreUnavailable."""
+    try:
+        yield
+    except REDIS_OUTAGE as exc:
+        raise StoreUnavailable(f"Redis does not answer ({type(exc).__name__})") from exc
+
+
+class RoomStore(Protocol):
+    async def read(self, room_id: str) -> Document | None: ...
+
+    async def update(self, room_id: str, change: Callable[[Document | None], tuple[Document | None, R]]) -> R:
+        """Apply `change` to the current document (None if absent) and store its result with compare-and-set.
+
+        On conflict the document is re-read and `change` called again, so `change` must be pure. If it returns the
+        very object it was given, nothing is written (so return a new object to write: mutating the given one in
+        place and returning it writes nothing). If it returns None, the document is deleted. Returns the second
+        element of `change`'s result from the attempt that won.
+        """
+        ...
+
+    async def room_ids(self) -> list[str]:
+        """Ids of rooms that have a document (for sweepers), in no particular order."""
+        ...
+
+
+def encode(document: Document) -> str:
+    """The stored form of a document; raises TypeError or ValueError if it is not a strict JSON object."""
+    if not isinstance(document, dict):
+        raise TypeError(f"a room document must be a dict, not {type(document).__name__}")
+    return json.dumps(document, separators=(",", ":"), allow_nan=False)
+
+
+class MemoryRoomStore:
+    """Room documents in this process: the embedded deployment's store.
+
+    Documents are kept encoded, so each caller gets its own copy and a document Redis would refuse is refused here
+    too. No lock is needed: `change` is synchronous, so reading, changing and writing never yields to the event loop.
+    """
+
+    def __init__(self) -> None:
+        self._documents: dict[str, tuple[int, str]] = {}
+        # One counter for all rooms, as in Redis: a deleted and re-created room never reuses a version.
+        self._versions = itertools.count(1)
+
+    async def read(self, room_id: str) -> Document | None:
+        stored = self._documents.get(room_id)
+        return None if stored is None else _decode(stored[1])
+
+    async def version(self, room_id: str) -> int:
+        """The document's version, 0 when the room has none (for tests and diagnostics)."""
+        stored = self._documents.get(room_id)
+        return 0 if stored is None else stored[0]
+
+    async def update(self, room_id: str, change: Callable[[Document | None], tuple[Document | None, R]]) -> R:
+        current = await self.read(room_id)
+        new, result = change(current)
+        if new is current:
+            return result
+        if new is None:
+            # Dropping the entry keeps memory bounded by the rooms that exist.
+            self._documents.pop(room_id, None)
+        else:
+            self._documents[room_id] = (next(self._versions), encode(new))
+        return result
+
+    async def room_ids(self) -> list[str]:
+        return list(self._documents)
+
+
+# Versions come from one counter rather than v + 1: after a delete and a re-create, a writer that read the old room
+# must not find "its" version again (ABA). The token `w` makes a write that redis-py resends after a lost reply
+# (it retries on timeouts) count as the success it was, instead of a conflict that would apply the change twice.
+_WRITE = """
+local current = redis.call('HMGET', KEYS[1], 'v', 'w')
+if (tonumber(current[1]) or 0) ~= tonumber(ARGV[1]) then
+  if current[2] == ARGV[4] then return 1 end
+  return 0
+end
+redis.call('HSET', KEYS[1], 'v', redis.call('INCR', KEYS[3]), 'doc', ARGV[2], 'w', ARGV[4])
+redis.call('SADD', KEYS[2], ARGV[3])
+return 1
+"""
+
+_DELETE = """
+if (tonumber(redis.call('HGET', KEYS[1], 'v')) or 0) ~= tonumber(ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[2])
+return 1
+"""
+
+_BACKOFF_STEP = 0.005
+_BACKOFF_CAP = 0.05
+
+
+class RedisRoomStore:
+    """Room documents in Redis, shared by every node.
+
+    `prefix` (default ``"haven:"``) starts every key; `max_attempts` (default 50) bounds the compare-and-set retries
+    of one update before StoreConflict. Connection errors and timeouts raise StoreUnavailable; when that happens
+    during `update`, the change may or may not have been applied.
+    """
+
+    def __init__(self, client: redis.asyncio.Redis, prefix: str = "haven:", max_attempts: int = 50) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
+        self._client = client
+        self._prefix = prefix
+        self._max_attempts = max_attempts
+        self._rooms_key = f"{prefix}rooms"
+        self._version_key = f"{prefix}room-version"
+        self._write = client.register_script(_WRITE)
+        self._delete = client.register_script(_DELETE)
+
+    def _room_key(self, room_id: str) -> str:
+        return f"{self._prefix}room:{room_id}"
+
+    async def _load(self, room_id: str) -> tuple[int, Document | None]:
+        with outage_as_unavailable():
+            version, document = await self._client.hmget(self._room_key(room_id), ["v", "doc"])
+        if version is None or document is None:
+            return 0, None
+        return int(version), _decode(document)
+
+    async def read(self, room_id: str) -> Document | None:
+        return (await self._load(room_id))[1]
+
+    async def version(self, room_id: str) -> int:
+        """The document's version, 0 when the room has none (for tests and diagnostics)."""
+        return (await self._load(room_id))[0]
+
+    async def update(self, room_id: str, change: Callable[[Document | None], tuple[Document | None, R]]) -> R:
+        key = self._room_key(room_id)
+        for attempt in range(1, self._max_attempts + 1):
+            version, current = await self._load(room_id)
+            new, result = change(current)
+            if new is current:
+                return result
+            with outage_as_unavailable():
+                if new is None:
+                    won = await self._delete(keys=[key, self._rooms_key], args=[version, room_id])
+                else:
+                    token = uuid.uuid4().hex
+                    keys = [key, self._rooms_key, self._version_key]
+                    won = await self._write(keys=keys, args=[version, encode(new), room_id, token])
+            if won == 1:
+                return result
+            # Jitter spreads the losers out so that they do not collide again on the next attempt.
+            await asyncio.sleep(random.uniform(0, min(_BACKOFF_STEP * attempt, _BACKOFF_CAP)))  # noqa: S311 (not a secret)
+        raise StoreConflict(f"Room {room_id!r} changed under every one of {self._max_attempts} attempts")
+
+    async def room_ids(self) -> list[str]:
+        with outage_as_unavailable():
+            members = await self._client.smembers(self._rooms_key)
+        return [_text(member) for member in members]
+
+
+def _decode(stored: str | bytes) -> Document:
+    document = json.loads(stored)
+    if not isinstance(document, dict):
+        raise ValueError(f"a room document must be a JSON object, not {type(document).__name__}")
+    return document
+
+
+def _text(value: str | bytes) -> str:
+    """A Redis reply as text, whether or not the client decodes responses."""
+    return value.decode() if isinstance(value, bytes) else value

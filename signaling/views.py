@@ -1,0 +1,67 @@
+"""How room state looks on the wire: participants, the lobby, the entry payload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rooms.model import Member, Role, Room, Waiting
+
+MESH_LIMIT = 4
+
+
+def participant(member: Member, hands: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "user_id": member.user_id,
+        "display_name": member.display_name,
+        "role": member.role.value,
+        "audio": member.audio,
+        "video": member.video,
+        "hand": member.user_id in hands,
+        "peer_id": member.peer_id,
+        "connected": member.connected,
+        # True while a facilitator's mute stands and the member may not lift it themselves.
+        "muted": {
+            "audio": member.audio_muted_by is not None,
+            "video": member.video_muted_by is not None,
+        },
+    }
+
+
+def waiting(entry: Waiting) -> dict[str, Any]:
+    return {
+        "user_id": entry.user_id,
+        "display_name": entry.display_name,
+        "since": entry.since,
+        "removed_before": entry.removed_before,
+    }
+
+
+def room_view(room: Room, for_role: Role) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "room_id": room.room_id,
+        "participants": [participant(m, room.hands) for m in room.members],
+        "locked": room.locked,
+        "lobby_enabled": room.settings.lobby_enabled,
+        "hands": list(room.hands),
+        "session_id": room.session_id,
+    }
+    if for_role is Role.FACILITATOR:
+        view["lobby"] = [waiting(w) for w in room.lobby]
+    return view
+
+
+def media_mode(room: Room) -> str:
+    # The forwarder (SFU) is not built yet, so every room uses mesh; above MESH_LIMIT members the client is
+    # told so it can lower its sending resolution.
+    return "mesh"
+
+
+def entry_payload(room: Room, member: Member, ice_servers: list[dict[str, Any]], last_seq: int) -> dict[str, Any]:
+    """What a person receives on entering: the room, themselves, media settings and where chat stands."""
+    return {
+        "status": "joined",
+        "room": room_view(room, member.role),
+        "self": {"peer_id": member.peer_id, "user_id": member.user_id, "role": member.role.value},
+        "media": {"mode": media_mode(room), "ice_servers": ice_servers, "mesh_limit": MESH_LIMIT},
+        "chat": {"last_seq": last_seq, "conversation": f"room:{room.room_id}"},
+    }

@@ -1,0 +1,94 @@
+"""Validated payloads of client events: strict types, bounded lengths, no unknown fields."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from rooms.model import MediaKind
+
+# Socket.IO frames above this are refused by the transport itself (the WebSocket is closed).
+MAX_FRAME_BYTES = 64 * 1024
+MAX_SDP_CHARS = 48 * 1024
+
+PeerId = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class RoomRef(Payload):
+    room_id: uuid.UUID
+
+
+class Target(RoomRef):
+    user_id: uuid.UUID
+
+
+class MuteBody(Target):
+    kind: MediaKind
+
+
+class LockBody(RoomRef):
+    locked: bool
+
+
+class LobbyBody(RoomRef):
+    enabled: bool
+
+
+class MediaBody(RoomRef):
+    kind: MediaKind
+    enabled: bool
+
+
+class LowerHand(RoomRef):
+    user_id: uuid.UUID | None = None
+
+
+class IceCandidate(Payload):
+    """The browser's ``RTCIceCandidateInit``."""
+
+    candidate: Annotated[str, Field(max_length=1024)]
+    sdpMid: Annotated[str, Field(max_length=64)] | None = None
+    sdpMLineIndex: Annotated[int, Field(ge=0, le=64)] | None = None
+    usernameFragment: Annotated[str, Field(max_length=256)] | None = None
+
+
+class RtcSignal(Payload):
+    to: PeerId
+    type: Literal["offer", "answer", "candidate"]
+    sdp: Annotated[str, Field(min_length=1, max_length=MAX_SDP_CHARS)] | None = None
+    candidate: IceCandidate | None = None
+
+    @model_validator(mode="after")
+    def _matching_fields(self) -> RtcSignal:
+        if self.type == "candidate":
+            if self.sdp is not None:
+                raise ValueError("a candidate carries 'candidate', not 'sdp'")
+        elif self.sdp is None or self.candidate is not None:
+            raise ValueError(f"an {self.type} carries 'sdp' only")
+        return self
+
+
+class WireError(Exception):
+    """The payload does not match the event's schema; the message names the field."""
+
+
+ModelT = TypeVar("ModelT", bound=Payload)
+
+
+def parse(model: type[ModelT], payload: Any) -> ModelT:
+    if not isinstance(payload, dict):
+        raise WireError("The payload must be a JSON object.")
+    try:
+        # JSON mode, so that UUIDs and enums arrive as strings as they do on the wire.
+        return model.model_validate_json(json.dumps(payload))
+    except ValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        field = ".".join(str(part) for part in first["loc"]) or "payload"
+        raise WireError(f"Invalid field '{field}': {first['msg']}.") from None

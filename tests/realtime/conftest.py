@@ -1,0 +1,85 @@
+"""Fixtures for real-time tests: a group with a facilitator and participants, and connected clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from tests.support.api import Api
+from tests.support.realtime import Peer
+
+
+@dataclass
+class Person:
+    user_id: str
+    token: str
+    name: str
+
+
+@dataclass
+class Cohort:
+    """A group and its people, created through the admin API."""
+
+    api: Api
+    admin: str
+    group_id: str
+    facilitator: Person
+    co_facilitator: Person
+    participants: list[Person]
+    outsider: Person
+    peers: list[Peer] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return str(self.api.client.make_url("/"))
+
+    async def connect(self, person: Person, url: str | None = None) -> Peer:
+        peer = Peer(person.name)
+        await peer.connect(url or self.url, person.token)
+        self.peers.append(peer)
+        return peer
+
+    async def enter(self, person: Person, url: str | None = None) -> tuple[Peer, Any]:
+        peer = await self.connect(person, url)
+        return peer, await peer.call("room:join", {"room_id": self.group_id})
+
+
+MakeCohort = Callable[..., Coroutine[Any, Any, Cohort]]
+
+
+async def make_cohort(api: Api, admin: str, participants: int = 3, **group: Any) -> Cohort:
+    async def person(email: str, role: str, name: str) -> Person:
+        user_id, token = await api.user(admin, email, role, name)
+        return Person(user_id, token, name)
+
+    status, body = await api.call("POST", "/api/groups", admin, {"name": "Evening group", "capacity": 6, **group})
+    assert status == 201, body
+    group_id = body["id"]
+    facilitator = await person("fac@example.org", "facilitator", "Fran")
+    co_facilitator = await person("cofac@example.org", "facilitator", "Cory")
+    await api.enrol(admin, group_id, facilitator.user_id, "facilitator")
+    await api.enrol(admin, group_id, co_facilitator.user_id, "facilitator")
+    people = []
+    for n in range(participants):
+        someone = await person(f"p{n}@example.org", "participant", f"P{n}")
+        await api.enrol(admin, group_id, someone.user_id, "participant")
+        people.append(someone)
+    outsider = await person("out@example.org", "participant", "Out")
+    return Cohort(api, admin, group_id, facilitator, co_facilitator, people, outsider)
+
+
+@pytest.fixture
+async def cohort(api: Api, admin: str) -> AsyncIterator[Cohort]:
+    made = await make_cohort(api, admin)
+    yield made
+    for peer in made.peers:
+        await peer.close()
+
+
+@pytest.fixture
+def client_url(client: TestClient) -> str:
+    return str(client.make_url("/"))
