@@ -23,7 +23,8 @@ from server.migrate import upgrade
 from server.wire import UserCreate
 
 log = logging.getLogger("haven.cli")
-SHUTDOWN_SECONDS = 20.0
+# Open connections are drained by the signaling layer first; this bounds what aiohttp waits for after that.
+SHUTDOWN_SECONDS = 5.0
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -96,6 +96,7 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    await app[SIGNALING].sio.shutdown()
 
 
 async def _drain(app: web.Application) -> None:

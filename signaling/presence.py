@@ -22,11 +22,13 @@ from typing import Any, Protocol
 
 import redis.asyncio
 
-from signaling.room_store import outage_as_unavailable
+from signaling.room_store import StoreUnavailable, outage_as_unavailable
 
 
 @dataclass(frozen=True, slots=True)
 class Connection:
+    """One Socket.IO connection of a user, held by one node, in at most one room (or its lobby)."""
+
     sid: str  # Socket.IO session id
     user_id: str
     node_id: str
@@ -166,7 +168,6 @@ def _discard(index: dict[str, set[str]], key: str, sid: str) -> None:
             del index[key]
 
 
-# A row is {sid, user, node, room}; room is false when absent. Rows travel as JSON (cjson encodes {} for none).
 # Re-adding a sid moves it out of its old user and node sets first, so re-adds and reasserts are idempotent.
 _ADD = """
 local old = redis.call('HMGET', KEYS[1], 'user', 'node')
@@ -186,7 +187,8 @@ if ARGV[1] then redis.call('HSET', KEYS[1], 'room', ARGV[1]) else redis.call('HD
 return 1
 """
 
-# Shared by remove and claim: take one connection out of every structure, returning its row or nil.
+# Shared by remove and claim: take one connection out of every structure, returning its row or nil. A row is
+# {sid, user, node, room}, room false when absent; rows travel as JSON (cjson encodes an empty list as {}).
 _TAKE = """
 local function take(sid, prefix, expiry_key)
   local key = prefix .. 'conn:' .. sid
@@ -214,7 +216,8 @@ return out
 """
 )
 
-# Scripts run atomically, so the ZREM inside `take` is what makes a connection this caller's alone.
+# Scripts run one at a time: the connections one claim takes are gone before another claim looks, so each
+# expired connection goes to exactly one sweeper.
 _CLAIM = (
     _TAKE
     + """
@@ -232,7 +235,8 @@ return out
 """
 )
 
-# ZADD XX: a sid claimed by another node's sweeper is gone from this node's set and must stay gone.
+# A sid another node's sweeper claimed has left this node's set, so a late heartbeat cannot revive it; XX only
+# refreshes expiries, it never creates one.
 _HEARTBEAT = """
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
@@ -351,8 +355,14 @@ class RedisPresence:
         while True:
             keys = [self._expiry_key, self._nodes_key, self._receipt_key()]
             args: list[str | int] = [repr(now), _CLAIM_BATCH, self._prefix, _RECEIPT_MS, repr(now - self.ttl_seconds)]
-            with outage_as_unavailable():
-                batch = _connections(await self._claim(keys=keys, args=args))
+            try:
+                with outage_as_unavailable():
+                    batch = _connections(await self._claim(keys=keys, args=args))
+            except StoreUnavailable:
+                # Earlier batches are already gone from Redis: hand them over, or their departures would be lost.
+                if claimed:
+                    return claimed
+                raise
             claimed.extend(batch)
             if len(batch) < _CLAIM_BATCH:
                 return claimed

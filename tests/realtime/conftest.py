@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from tests.support.api import Api
 from tests.support.realtime import Peer
@@ -31,11 +30,8 @@ class Cohort:
     co_facilitator: Person
     participants: list[Person]
     outsider: Person
+    url: str
     peers: list[Peer] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return str(self.api.client.make_url("/"))
 
     async def connect(self, person: Person, url: str | None = None) -> Peer:
         peer = Peer(person.name)
@@ -51,7 +47,9 @@ class Cohort:
 MakeCohort = Callable[..., Coroutine[Any, Any, Cohort]]
 
 
-async def make_cohort(api: Api, admin: str, participants: int = 3, **group: Any) -> Cohort:
+async def make_cohort(api: Api, admin: str, url: str, participants: int = 3, **group: Any) -> Cohort:
+    """Create a group with two facilitators and ``participants`` participants; clients connect to ``url``."""
+
     async def person(email: str, role: str, name: str) -> Person:
         user_id, token = await api.user(admin, email, role, name)
         return Person(user_id, token, name)
@@ -69,17 +67,12 @@ async def make_cohort(api: Api, admin: str, participants: int = 3, **group: Any)
         await api.enrol(admin, group_id, someone.user_id, "participant")
         people.append(someone)
     outsider = await person("out@example.org", "participant", "Out")
-    return Cohort(api, admin, group_id, facilitator, co_facilitator, people, outsider)
+    return Cohort(api, admin, group_id, facilitator, co_facilitator, people, outsider, url)
 
 
 @pytest.fixture
 async def cohort(api: Api, admin: str) -> AsyncIterator[Cohort]:
-    made = await make_cohort(api, admin)
+    made = await make_cohort(api, admin, str(api.client.make_url("/")))
     yield made
     for peer in made.peers:
         await peer.close()
-
-
-@pytest.fixture
-def client_url(client: TestClient) -> str:
-    return str(client.make_url("/"))

@@ -103,7 +103,7 @@ async def test_mute_is_seen_by_everyone_and_cannot_be_lifted_remotely(cohort: Co
 async def test_mute_holds_when_the_group_forbids_self_unmute(api, admin) -> None:  # type: ignore[no-untyped-def]
     from tests.realtime.conftest import make_cohort
 
-    cohort = await make_cohort(api, admin, self_unmute_allowed=False)
+    cohort = await make_cohort(api, admin, str(api.client.make_url("/")), self_unmute_allowed=False)
     room = {"room_id": cohort.group_id}
     try:
         fac, _ = await cohort.enter(cohort.facilitator)

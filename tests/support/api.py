@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient
 
 from server.accounts import create_user
@@ -13,11 +14,14 @@ from server.wire import UserCreate
 
 
 class Api:
-    def __init__(self, client: TestClient) -> None:
+    """Works over an in-process ``TestClient`` or an ``aiohttp.ClientSession`` with a ``base_url``."""
+
+    def __init__(self, client: TestClient | ClientSession) -> None:
         self.client = client
 
     @property
     def db(self):  # type: ignore[no-untyped-def]
+        assert isinstance(self.client, TestClient), "the database is only at hand in-process"
         return self.client.app[DB]
 
     async def call(

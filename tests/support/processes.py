@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -69,6 +70,19 @@ class Node:
                 pass
             time.sleep(0.1)
         raise TimeoutError("haven serve did not answer /healthz")
+
+    async def stop(self, within: float = 30) -> int:
+        """SIGTERM, then wait without blocking the test's event loop (its clients must see the close)."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(within):
+                while self.process.poll() is None:
+                    await asyncio.sleep(0.05)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
 
     def terminate(self, timeout: float = 30) -> int:
         self.process.send_signal(signal.SIGTERM)
