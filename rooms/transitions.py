@@ -40,7 +40,8 @@ def _settled(room: Room, events: list[Event], now: float, ended_by: str | None =
     if not room.members and room.session_id is not None:
         events.append(SessionClosed(room.session_id, ended_by, now))
         # A removal bars a person for the rest of the session only; the lock belongs to the session too.
-        room = replace(room, session_id=None, opened_at=None, barred=frozenset(), locked=False, hands=())
+        lobby = tuple(replace(w, removed_before=False) for w in room.lobby)
+        room = replace(room, session_id=None, opened_at=None, barred=frozenset(), locked=False, hands=(), lobby=lobby)
     if room.is_empty:
         return None, events
     return room, events
@@ -122,6 +123,10 @@ def join(
         return room, events
     if room.is_full:
         raise RoomFull("The room is full.")
+    if waiting is not None:
+        # They waited (the room was full, or they were sent to the lobby) and now walk in: not in both places.
+        room = room.without_waiting(person.user_id)
+        events.append(LobbyChanged(room.lobby))
     return _enter(room, Member(person.user_id, person.display_name, person.role, peer_id, now), events), events
 
 
@@ -256,6 +261,10 @@ def send_to_lobby(room: Room | None, actor: Person, user_id: str, now: float) ->
     room = _moderated(room, actor)
     target = permissions.target_member(room, user_id)
     permissions.require_removable(target)
+    if not target.connected:
+        # Nobody waits without a connection (the lobby would show, and let in, someone who is not there):
+        # a dropped member sent away leaves now, as they would have when the grace period ran out.
+        return leave(room, user_id, now, LeaveReason.CONNECTION_LOST)
     had_hand = user_id in room.hands
     room = room.without_member(user_id)
     entry = Waiting(user_id, target.display_name, target.peer_id, now)

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
 from aiohttp import web
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 import signaling.mount
 from server import api, health, middleware, webclient
@@ -41,8 +43,13 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 def _redis(settings: Settings) -> aioredis.Redis | None:
     if settings.redis_url is None:
         return None
+    # Fail fast while Redis is away: the room-state store falls back to this node's copies at once.
     return aioredis.Redis.from_url(
-        settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=10
+        settings.redis_url,
+        socket_timeout=2.0,
+        socket_connect_timeout=1.0,
+        health_check_interval=10,
+        retry=Retry(NoBackoff(), 1),
     )
 
 

@@ -61,6 +61,19 @@ class Delivery:
         await self.sio.leave_room(peer_id, members_room(room_id))
         await self.sio.leave_room(peer_id, facilitators_room(room_id))
 
+    async def state(self, room: Room) -> None:
+        """The whole room, to its members (and with the lobby, to its facilitators)."""
+        await self._emit(
+            "room:state",
+            {"room_id": room.room_id, "room": views.room_view(room, Role.PARTICIPANT)},
+            members_room(room.room_id),
+        )
+        await self._emit(
+            "room:state",
+            {"room_id": room.room_id, "room": views.room_view(room, Role.FACILITATOR)},
+            facilitators_room(room.room_id),
+        )
+
     async def deliver(self, room_id: str, room: Room | None, events: list[Event], origin: str | None) -> None:
         """Send what each event means to those it concerns. ``origin`` is the connection that asked."""
         everyone = members_room(room_id)

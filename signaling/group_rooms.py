@@ -20,6 +20,7 @@ from rooms.document import from_document, to_document
 from rooms.errors import RoomError
 from rooms.events import Event, LobbySettingChanged
 from rooms.model import Person, Role, Room
+from rooms.reconcile import reconcile
 from signaling import wire
 from signaling.acks import Ack, SignalingError, not_authorized, ok
 from signaling.connection import LocalConnection
@@ -270,6 +271,31 @@ class GroupRooms:
         return await self._moderate(
             conn, "room.lower_hand", room_id, target, lambda a: lambda r: transitions.lower_hand(r, a, target)
         )
+
+    # -- after an outage of the store ---------------------------------------------------------------------
+
+    def merge(self, room_id: str, stored: Document | None, local: Document, local_peers: set[str]) -> Document:
+        room = reconcile(None if stored is None else from_document(stored), from_document(local), local_peers)
+        return to_document(room)
+
+    async def verify(self, room_id: str) -> None:
+        """Treat as dropped every member whose connection no node holds any more (lost with the store)."""
+        document = await self.store.read(room_id)
+        if document is None:
+            return
+        now = self.clock()
+        for member in from_document(document).members:
+            if not member.connected:
+                continue
+            live = {c.sid for c in await self.presence.of_user(member.user_id, now)}
+            if member.peer_id not in live:
+                await self.disconnected(member.user_id, member.peer_id, room_id)
+
+    async def resend_state(self, room_id: str) -> None:
+        """Send everyone in the room the whole state, so clients that missed events converge."""
+        document = await self.store.read(room_id)
+        if document is not None:
+            await self.delivery.state(from_document(document))
 
     # -- WebRTC ---------------------------------------------------------------------------------------------
 

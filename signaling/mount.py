@@ -15,6 +15,8 @@ import socketio
 from aiohttp import web
 
 from server.config import Settings
+from signaling.fallback_store import FallbackRoomStore
+from signaling.fan_out import FanOut
 from signaling.group_rooms import GroupRooms
 from signaling.namespace import HavenNamespace
 from signaling.presence import MemoryPresence, Presence, RedisPresence
@@ -43,8 +45,7 @@ SIGNALING = web.AppKey("signaling", Signaling)
 def _manager(settings: Settings) -> socketio.AsyncManager | None:
     if settings.redis_url is None:
         return None
-    # JSON on the channel (python-socketio >= 5.14), never pickle.
-    return socketio.AsyncRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}socketio")
+    return FanOut(settings.redis_url, channel=f"{settings.redis_prefix}socketio")
 
 
 def build(
@@ -71,14 +72,16 @@ def build(
         store = MemoryRoomStore()
         presence = MemoryPresence(settings.node_id, ttl_seconds=settings.presence_ttl_seconds)
     else:
-        store = RedisRoomStore(redis, prefix=settings.redis_prefix)
+        store = FallbackRoomStore(RedisRoomStore(redis, prefix=settings.redis_prefix))
         presence = RedisPresence(
             redis, settings.node_id, prefix=settings.redis_prefix, ttl_seconds=settings.presence_ttl_seconds
         )
     rooms = GroupRooms(sio, store, presence, directory, records, ice_servers, settings.grace_seconds)
     namespace = HavenNamespace(rooms, directory, presence, settings.allowed_origins, settings.max_connections_per_user)
     sio.register_namespace(namespace)
-    sweeper = Sweeper(rooms, presence, store, settings.sweep_ms / 1000, namespace.local_connections)
+    sweeper = Sweeper(
+        rooms, presence, store, settings.sweep_ms / 1000, settings.presence_ttl_seconds, namespace.local_connections
+    )
     return Signaling(sio, namespace, rooms, store, presence, sweeper)
 
 

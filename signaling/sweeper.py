@@ -1,5 +1,6 @@
-"""The background work of each node: heartbeats, retiring the connections of dead nodes, and announcing
-members whose grace period ran out. Every node sweeps; compare-and-set makes each change happen once.
+"""The background work of each node: heartbeats, retiring the connections of dead nodes, announcing members
+whose grace period ran out, and converging after Redis was unreachable. Every node sweeps; compare-and-set
+makes each change happen once.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from signaling.fallback_store import FallbackRoomStore
 from signaling.group_rooms import GroupRooms
 from signaling.presence import Connection, Presence
 from signaling.room_store import RoomStore, StoreUnavailable
@@ -23,6 +25,7 @@ class Sweeper:
         presence: Presence,
         store: RoomStore,
         interval_seconds: float,
+        presence_ttl_seconds: float,
         local_connections: Callable[[], list[Connection]],
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -30,18 +33,16 @@ class Sweeper:
         self.presence = presence
         self.store = store
         self.interval = interval_seconds
+        self.presence_ttl = presence_ttl_seconds
         self.local_connections = local_connections
         self.clock = clock
         self.available = True
+        # When set, the time after which every node has written its connections again after an outage.
+        self.verify_at: float | None = None
 
     async def run(self) -> None:
         while True:
             try:
-                if not self.available:
-                    # Redis may have restarted empty: write this node's connections again first.
-                    await self.presence.reassert(self.local_connections(), self.clock())
-                    log.info("live state store is back")
-                    self.available = True
                 await self.sweep()
             except StoreUnavailable:
                 if self.available:
@@ -51,11 +52,38 @@ class Sweeper:
                 log.exception("sweep failed")
             await asyncio.sleep(self.interval)
 
+    def _store_down(self) -> bool:
+        return isinstance(self.store, FallbackRoomStore) and self.store.down
+
     async def sweep(self) -> None:
         now = self.clock()
         await self.presence.heartbeat(now)
+        if not self.available or self._store_down():
+            await self._recover(now)
         for connection in await self.presence.claim_expired(now):
             if connection.room_id is not None:
                 await self.rooms.disconnected(connection.user_id, connection.sid, connection.room_id)
-        for room_id in await self.store.room_ids():
+        room_ids = await self.store.room_ids()
+        if self.verify_at is not None and now >= self.verify_at:
+            self.verify_at = None
+            for room_id in room_ids:
+                await self.rooms.verify(room_id)
+                await self.rooms.resend_state(room_id)
+        for room_id in room_ids:
             await self.rooms.expire(room_id)
+
+    async def _recover(self, now: float) -> None:
+        """Redis answers again (it may have restarted empty): write back this node's connections and rooms,
+        then, once every node had a chance to do the same, drop members nobody holds any more."""
+        local = self.local_connections()
+        await self.presence.reassert(local, now)
+        if isinstance(self.store, FallbackRoomStore):
+            peers = {c.sid for c in local}
+            written = await self.store.recover(
+                lambda room_id, stored, mine: self.rooms.merge(room_id, stored, mine, peers)
+            )
+            for room_id in written:
+                await self.rooms.resend_state(room_id)
+        self.available = True
+        self.verify_at = now + self.presence_ttl + self.interval
+        log.info("live state store is back; state written again")

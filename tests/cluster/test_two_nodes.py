@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+import aiohttp
 import pytest
 import socketio
 
-from tests.cluster.conftest import DEPARTURE_BOUND, SIGTERM_DEADLINE, Cluster
+from tests.cluster.conftest import DEPARTURE_BOUND, SIGTERM_DEADLINE, SWEEP_SECONDS, Cluster
 from tests.support.realtime import Peer
 
 
@@ -141,3 +142,68 @@ async def test_sigterm_drains_clients_who_resume_on_the_other_node(cluster: Clus
     refused = Peer("late")
     with pytest.raises(socketio.exceptions.ConnectionError):
         await refused.connect(a, pip.token)
+
+
+async def test_rooms_keep_working_through_a_redis_restart_and_converge(cluster_own_redis: Cluster, own_redis) -> None:  # type: ignore[no-untyped-def]
+    cluster = cluster_own_redis
+    a, b = urls(cluster)
+    cohort = cluster.cohort
+    room = {"room_id": cohort.group_id}
+    fac, _ = await cohort.enter(cohort.facilitator, a)
+    local, _ = await cohort.enter(cohort.participants[0], a)
+    await fac.call("room:admit", {**room, "user_id": cohort.participants[0].user_id})
+    await local.next("room:admitted")
+    remote, _ = await cohort.enter(cohort.participants[1], b)
+    await fac.call("room:admit", {**room, "user_id": cohort.participants[1].user_id})
+    await remote.next("room:admitted")
+    await asyncio.sleep(3 * SWEEP_SECONDS)  # each node's copy of a room is at most one sweep old
+
+    own_redis.stop()
+    status, body = await _get(cluster.nodes[0].base + "/readyz")
+    assert (status, body["checks"]["redis"]) == (503, "down")
+    # On each node, the room goes on for that node's clients.
+    local.drain("hand:queue")
+    assert await local.call("hand:raise", room) == {"ok": True}
+    assert (await fac.next("hand:queue"))["queue"] == [cohort.participants[0].user_id]
+    assert await fac.call("room:mute", {**room, "user_id": cohort.participants[0].user_id, "kind": "video"}) == {
+        "ok": True
+    }
+    assert await local.next("room:muted") == {"room_id": cohort.group_id, "kind": "video"}
+    assert await remote.call("hand:raise", room) == {"ok": True}
+
+    own_redis.start()  # empty: Redis keeps nothing on disk here
+    async with asyncio.timeout(20):
+        while (await _get(cluster.nodes[0].base + "/readyz"))[0] != 200:
+            await asyncio.sleep(0.2)
+    # Both nodes write back what they know; everyone receives the converged state.
+    expected = {cohort.facilitator.user_id, cohort.participants[0].user_id, cohort.participants[1].user_id}
+    async with asyncio.timeout(20):
+        for peer in (fac, local, remote):
+            while True:
+                state = (await peer.next("room:state"))["room"]
+                if {p["user_id"] for p in state["participants"]} == expected and len(state["hands"]) == 2:
+                    break
+    assert set(state["hands"]) == {cohort.participants[0].user_id, cohort.participants[1].user_id}
+    muted = next(p for p in state["participants"] if p["user_id"] == cohort.participants[0].user_id)
+    assert muted["video"] is False
+    # And the room works across nodes again.
+    assert await fac.call("room:lock", {**room, "locked": True}) == {"ok": True}
+    assert await remote.next("room:locked") == {"room_id": cohort.group_id, "locked": True}
+
+
+async def test_sigterm_with_redis_down_still_exits_in_time(cluster_own_redis: Cluster, own_redis) -> None:  # type: ignore[no-untyped-def]
+    cluster = cluster_own_redis
+    a, _ = urls(cluster)
+    cohort = cluster.cohort
+    await cohort.enter(cohort.facilitator, a)
+    member, _ = await cohort.enter(cohort.participants[0], a)
+    own_redis.stop()
+    started = time.monotonic()
+    assert await cluster.nodes[0].stop(within=SIGTERM_DEADLINE) == 0
+    assert time.monotonic() - started < SIGTERM_DEADLINE
+    assert not member.client.connected
+
+
+async def _get(url: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, await response.json()

@@ -1,0 +1,95 @@
+"""Room state that keeps working on this node while Redis is down.
+
+Every document this node reads or writes is remembered. While the primary store does not answer, changes
+apply to the remembered copy (this node's clients go on; other nodes do the same with theirs). When Redis
+answers again, ``recover`` writes each copy back through a merge, so every node converges on one state.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from signaling.room_store import Document, RoomStore, StoreUnavailable
+
+log = logging.getLogger("haven.rooms")
+R = TypeVar("R")
+Merge = Callable[[str, Document | None, Document], Document | None]
+MAX_COPIES = 10_000
+
+
+class FallbackRoomStore:
+    def __init__(self, primary: RoomStore) -> None:
+        self.primary = primary
+        self.copies: dict[str, Document] = {}
+        self.down = False
+
+    def _remember(self, room_id: str, document: Document | None) -> None:
+        if document is None:
+            self.copies.pop(room_id, None)
+        elif room_id in self.copies or len(self.copies) < MAX_COPIES:
+            self.copies[room_id] = copy.deepcopy(document)
+
+    def _went_down(self) -> None:
+        if not self.down:
+            log.warning("room state store unreachable: rooms continue on this node's copies")
+        self.down = True
+
+    async def read(self, room_id: str) -> Document | None:
+        if not self.down:
+            try:
+                document = await self.primary.read(room_id)
+                self._remember(room_id, document)
+                return document
+            except StoreUnavailable:
+                self._went_down()
+        return copy.deepcopy(self.copies.get(room_id))
+
+    async def update(self, room_id: str, change: Callable[[Document | None], tuple[Document | None, R]]) -> R:
+        if not self.down:
+            last: list[Document | None] = []
+
+            def remembering(document: Document | None) -> tuple[Document | None, R]:
+                new, result = change(document)
+                last[:] = [new]
+                return new, result
+
+            try:
+                result = await self.primary.update(room_id, remembering)
+                if last:
+                    self._remember(room_id, last[0])
+                return result
+            except StoreUnavailable:
+                self._went_down()
+        current = copy.deepcopy(self.copies.get(room_id))
+        new, result = change(current)
+        if new is not current:
+            self._remember(room_id, new)
+        return result
+
+    async def room_ids(self) -> list[str]:
+        if not self.down:
+            try:
+                return await self.primary.room_ids()
+            except StoreUnavailable:
+                self._went_down()
+        return list(self.copies)
+
+    async def recover(self, merge: Merge) -> list[str]:
+        """Write this node's copies back through ``merge`` (raises StoreUnavailable if Redis is still away);
+        returns the rooms written."""
+        written = []
+        for room_id, local in list(self.copies.items()):
+
+            def merged(
+                stored: Document | None, room_id: str = room_id, local: Document = local
+            ) -> tuple[Document | None, None]:
+                return merge(room_id, stored, local), None
+
+            await self.primary.update(room_id, merged)
+            written.append(room_id)
+        self.down = False
+        log.info("room state store reachable again", extra={"rooms": len(written)})
+        return written
