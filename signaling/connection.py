@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from signaling.rate_limit import Strikes, TokenBucket
@@ -18,5 +19,7 @@ class LocalConnection:
     connected_at: float
     # The group room (or its lobby) this connection joined through this node, if any.
     room_id: str | None = None
+    # The TCP transport under the WebSocket, so a client that stops reading can be cut off at once.
+    transport: asyncio.BaseTransport | None = None
     bucket: TokenBucket = field(default_factory=lambda: TokenBucket(EVENTS_PER_SECOND, EVENT_BURST))
     strikes: Strikes = field(default_factory=Strikes)

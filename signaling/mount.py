@@ -77,10 +77,23 @@ def build(
             redis, settings.node_id, prefix=settings.redis_prefix, ttl_seconds=settings.presence_ttl_seconds
         )
     rooms = GroupRooms(sio, store, presence, directory, records, ice_servers, settings.grace_seconds)
-    namespace = HavenNamespace(rooms, directory, presence, settings.allowed_origins, settings.max_connections_per_user)
+    namespace = HavenNamespace(
+        rooms,
+        directory,
+        presence,
+        settings.allowed_origins,
+        settings.max_connections_per_user,
+        settings.max_queued_packets,
+    )
     sio.register_namespace(namespace)
     sweeper = Sweeper(
-        rooms, presence, store, settings.sweep_ms / 1000, settings.presence_ttl_seconds, namespace.local_connections
+        rooms,
+        presence,
+        store,
+        settings.sweep_ms / 1000,
+        settings.presence_ttl_seconds,
+        namespace.local_connections,
+        namespace.drop_slow_readers,
     )
     return Signaling(sio, namespace, rooms, store, presence, sweeper)
 

@@ -23,6 +23,8 @@ from signaling.seams import Directory
 
 log = logging.getLogger("haven.signaling")
 MAX_TOKEN_CHARS = 4096
+# Output a connection may have waiting beyond the kernel's buffers before it is cut off.
+MAX_BUFFERED_BYTES = 4 * 1024 * 1024
 
 Handler = Callable[[LocalConnection, Any], Awaitable[Ack]]
 
@@ -40,6 +42,7 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         presence: Presence,
         allowed_origins: Collection[str],
         max_connections_per_user: int,
+        max_queued_packets: int = 512,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__("/")
@@ -48,6 +51,7 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.presence = presence
         self.allowed_origins = frozenset(allowed_origins)
         self.max_connections_per_user = max_connections_per_user
+        self.max_queued_packets = max_queued_packets
         self.clock = clock
         self.connections: dict[str, LocalConnection] = {}
         self.draining = False
@@ -69,6 +73,28 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "hand:lower": (wire.LowerHand, rooms.lower_hand),
             "rtc:signal": (wire.RtcSignal, rooms.relay),
         }
+
+    async def drop_slow_readers(self) -> int:
+        """Cut off connections whose unsent output passed the bound (a client that stopped reading), so
+        that no client's backlog grows without limit; returns how many were dropped."""
+        dropped = 0
+        sockets = self.server.eio.sockets
+        for conn in list(self.connections.values()):
+            eio_sid = self.server.manager.eio_sid_from_sid(conn.sid, "/")
+            socket = sockets.get(eio_sid)
+            queued = socket.queue.qsize() if socket is not None else 0
+            buffered = (
+                conn.transport.get_write_buffer_size() if isinstance(conn.transport, asyncio.WriteTransport) else 0
+            )
+            if queued > self.max_queued_packets or buffered > MAX_BUFFERED_BYTES:
+                log.info("dropping a client that stopped reading", extra={"queued": queued, "buffered": buffered})
+                if socket is not None:
+                    # Close without waiting for the backlog to drain (it never would), then cut the TCP link.
+                    await socket.close(wait=False, abort=True)
+                if isinstance(conn.transport, asyncio.WriteTransport):
+                    conn.transport.abort()
+                dropped += 1
+        return dropped
 
     def local_connections(self) -> list[Connection]:
         """This node's connections as presence records (to write them again after Redis lost them)."""
@@ -101,7 +127,9 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self.presence.add(Connection(sid, account.user_id, self.presence.node_id), now)
         except StoreUnavailable:
             log.warning("presence unavailable at connect")
-        self.connections[sid] = LocalConnection(sid, account, now)
+        request = environ.get("aiohttp.request")
+        transport = getattr(request, "transport", None)
+        self.connections[sid] = LocalConnection(sid, account, now, transport=transport)
         await self.enter_room(sid, f"u:{account.user_id}")
 
     async def _disconnect(self, sid: str) -> None:

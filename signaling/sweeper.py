@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from signaling.fallback_store import FallbackRoomStore
 from signaling.group_rooms import GroupRooms
@@ -27,6 +27,7 @@ class Sweeper:
         interval_seconds: float,
         presence_ttl_seconds: float,
         local_connections: Callable[[], list[Connection]],
+        drop_slow_readers: Callable[[], Awaitable[int]] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.rooms = rooms
@@ -35,6 +36,7 @@ class Sweeper:
         self.interval = interval_seconds
         self.presence_ttl = presence_ttl_seconds
         self.local_connections = local_connections
+        self.drop_slow_readers = drop_slow_readers
         self.clock = clock
         self.available = True
         # When set, the time after which every node has written its connections again after an outage.
@@ -57,6 +59,9 @@ class Sweeper:
 
     async def sweep(self) -> None:
         now = self.clock()
+        # First, and whatever Redis does: a client that stopped reading must not hold memory.
+        if self.drop_slow_readers is not None:
+            await self.drop_slow_readers()
         await self.presence.heartbeat(now)
         if not self.available or self._store_down():
             await self._recover(now)

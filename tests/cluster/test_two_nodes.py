@@ -207,3 +207,27 @@ async def test_sigterm_with_redis_down_still_exits_in_time(cluster_own_redis: Cl
 async def _get(url: str) -> tuple[int, dict]:  # type: ignore[type-arg]
     async with aiohttp.ClientSession() as session, session.get(url) as response:
         return response.status, await response.json()
+
+
+async def test_simultaneous_joins_on_both_nodes_lose_nobody(cluster: Cluster) -> None:
+    from tests.realtime.conftest import make_cohort
+
+    a, b = urls(cluster)
+    crowd = await make_cohort(
+        cluster.cohort.api, cluster.cohort.admin, a, participants=10, tag="crowd-", capacity=20, lobby_enabled=False
+    )
+    try:
+        fac, _ = await crowd.enter(crowd.facilitator, a)
+        peers = [await crowd.connect(person, a if n % 2 else b) for n, person in enumerate(crowd.participants)]
+        acks = await asyncio.gather(*(peer.call("room:join", {"room_id": crowd.group_id}) for peer in peers))
+        assert [ack["status"] for ack in acks] == ["joined"] * 10
+        expected = {crowd.facilitator.user_id} | {p.user_id for p in crowd.participants}
+        # Compare-and-set kept every join: a newcomer on the other node finds everyone in the roster.
+        _, ack = await crowd.enter(crowd.co_facilitator, b)
+        assert {p["user_id"] for p in ack["room"]["participants"]} == expected | {crowd.co_facilitator.user_id}
+        joined: set[str] = set()
+        while not joined >= {p.user_id for p in crowd.participants}:
+            joined.add((await fac.next("room:participant_joined"))["participant"]["user_id"])
+    finally:
+        for peer in crowd.peers:
+            await peer.close()

@@ -47,7 +47,7 @@ class Cohort:
 MakeCohort = Callable[..., Coroutine[Any, Any, Cohort]]
 
 
-async def make_cohort(api: Api, admin: str, url: str, participants: int = 3, **group: Any) -> Cohort:
+async def make_cohort(api: Api, admin: str, url: str, participants: int = 3, tag: str = "", **group: Any) -> Cohort:
     """Create a group with two facilitators and ``participants`` participants; clients connect to ``url``."""
 
     async def person(email: str, role: str, name: str) -> Person:
@@ -57,16 +57,16 @@ async def make_cohort(api: Api, admin: str, url: str, participants: int = 3, **g
     status, body = await api.call("POST", "/api/groups", admin, {"name": "Evening group", "capacity": 6, **group})
     assert status == 201, body
     group_id = body["id"]
-    facilitator = await person("fac@example.org", "facilitator", "Fran")
-    co_facilitator = await person("cofac@example.org", "facilitator", "Cory")
+    facilitator = await person(f"{tag}fac@example.org", "facilitator", "Fran")
+    co_facilitator = await person(f"{tag}cofac@example.org", "facilitator", "Cory")
     await api.enrol(admin, group_id, facilitator.user_id, "facilitator")
     await api.enrol(admin, group_id, co_facilitator.user_id, "facilitator")
     people = []
     for n in range(participants):
-        someone = await person(f"p{n}@example.org", "participant", f"P{n}")
+        someone = await person(f"{tag}p{n}@example.org", "participant", f"P{n}")
         await api.enrol(admin, group_id, someone.user_id, "participant")
         people.append(someone)
-    outsider = await person("out@example.org", "participant", "Out")
+    outsider = await person(f"{tag}out@example.org", "participant", "Out")
     return Cohort(api, admin, group_id, facilitator, co_facilitator, people, outsider, url)
 
 
