@@ -61,7 +61,7 @@ from tests.support.services import PrivatePostgres, PrivateRedis
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 REPOSITORY = Path(__file__).resolve().parent.parent
-COMMAND = "cd /work/main && .venv/bin/python -m bench.rooms"
+COMMAND = ".venv/bin/python -m bench.rooms"
 
 CONNECT_TIMEOUT = 10.0  # seconds for the Socket.IO connect handshake
 CALL_TIMEOUT = 10.0  # seconds for any acknowledgement

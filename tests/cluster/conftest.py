@@ -13,7 +13,7 @@ import pytest
 from tests.realtime.conftest import Cohort, make_cohort
 from tests.support import databases
 from tests.support.api import Api
-from tests.support.processes import Node, clean_env, haven, start_node
+from tests.support.processes import Node, clean_env, create_admin, start_node
 from tests.support.services import PrivateRedis
 
 # Short timers so that faults resolve within a test: grace 2 s, presence 2 s, sweeps every 0.2 s.
@@ -52,21 +52,7 @@ async def make_cluster(tmp_path: Path, database_url: str, redis_url: str) -> Clu
         HAVEN_SWEEP_MS=str(int(SWEEP_SECONDS * 1000)),
         HAVEN_LOG_LEVEL="warning",
     )
-    created = haven(
-        "user",
-        "create",
-        "--email",
-        "admin@example.org",
-        "--name",
-        "Admin",
-        "--role",
-        "admin",
-        "--password",
-        "admin-password",
-        cwd=tmp_path,
-        env=env,
-    )
-    assert created.returncode == 0, created.stderr
+    create_admin(tmp_path, env)
     nodes = [start_node(tmp_path, {**env, "HAVEN_NODE_ID": name}) for name in ("node-a", "node-b")]
     session = aiohttp.ClientSession(base_url=nodes[0].base)
     api = Api(session)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from tests.support.processes import Node, clean_env, haven, start_node
+from tests.support.processes import Node, clean_env, create_admin, start_node
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -38,21 +38,7 @@ def site(tmp_path: Path) -> Iterator[Node]:
     """A node on the embedded default serving the built web client, with its first admin created."""
     assert (WEB_DIST / "index.html").is_file(), "build the web client first (./scripts/test does)"
     env = clean_env(HAVEN_WEB_DIR=str(WEB_DIST))
-    created = haven(
-        "user",
-        "create",
-        "--email",
-        "admin@example.org",
-        "--name",
-        "Admin",
-        "--role",
-        "admin",
-        "--password",
-        "admin-password",
-        cwd=tmp_path,
-        env=env,
-    )
-    assert created.returncode == 0, created.stderr
+    create_admin(tmp_path, env)
     node = start_node(tmp_path, env)
     yield node
     node.terminate()

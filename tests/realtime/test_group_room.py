@@ -144,8 +144,10 @@ async def test_remove_bars_the_person_until_readmitted(cohort: Cohort) -> None:
     fac, _ = await cohort.enter(cohort.facilitator)
     member = await admitted(cohort, fac, 0)
     target = cohort.participants[0]
+    other_device = await cohort.connect(target)  # the same person, another connection not in the room
     assert await fac.call("room:remove", {**room, "user_id": target.user_id}) == {"ok": True}
     assert await member.next("room:removed") == room
+    assert await other_device.next("room:removed") == room
     left = await fac.next("room:participant_left")
     assert left["reason"] == "removed"
 

@@ -31,6 +31,29 @@ def haven(*args: str, cwd: Path, env: dict[str, str], timeout: float = 60) -> su
     return subprocess.run([HAVEN, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+ADMIN_EMAIL = "admin@example.org"
+ADMIN_PASSWORD = "admin-password"
+
+
+def create_admin(cwd: Path, env: dict[str, str]) -> None:
+    """The deployment's first administrator, made as an operator would, with ``haven user create``."""
+    created = haven(
+        "user",
+        "create",
+        "--email",
+        ADMIN_EMAIL,
+        "--name",
+        "Admin",
+        "--role",
+        "admin",
+        "--password",
+        ADMIN_PASSWORD,
+        cwd=cwd,
+        env=env,
+    )
+    assert created.returncode == 0, created.stderr
+
+
 def http(method: str, url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - loopback test server
