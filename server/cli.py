@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -79,21 +80,25 @@ async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    env = dict(os.environ)
+    # The flags mean what the variables mean, so that defaults derived from them (the allowed origins) follow.
+    if getattr(args, "host", None):
+        env["HAVEN_HOST"] = args.host
+    if getattr(args, "port", None) is not None:
+        env["HAVEN_PORT"] = str(args.port)
     try:
-        settings = load_settings()
+        settings = load_settings(env)
     except ConfigError as exc:
         print(f"haven: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
 
     if args.command == "serve":
-        host = args.host or settings.host
-        port = settings.port if args.port is None else args.port
-        log.info("starting", extra={"host": host, "port": port, "mode": settings.mode.value})
+        log.info("starting", extra={"host": settings.host, "port": settings.port, "mode": settings.mode.value})
         web.run_app(
             create_app(settings),
-            host=host,
-            port=port,
+            host=settings.host,
+            port=settings.port,
             access_log=None,
             print=None,
             shutdown_timeout=SHUTDOWN_SECONDS,

@@ -75,3 +75,5 @@ export const login = (email, password) =>
 export const getMe = (signal) => request("GET", "/api/me", { signal });
 
 export const getGroups = (signal) => request("GET", "/api/groups", { signal });
+
+export const getGroup = (id, signal) => request("GET", `/api/groups/${encodeURIComponent(id)}`, { signal });

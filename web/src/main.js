@@ -4,11 +4,26 @@ import { getMe, setUnauthorizedHandler } from "./api.js";
 import { clearToken, getToken } from "./session.js";
 import * as signin from "./views/signin.js";
 import * as groups from "./views/groups.js";
+import * as room from "./views/room.js";
 
 const routes = {
   "#/signin": signin,
   "#/groups": groups,
 };
+
+// Routes with a parameter: "#/room/<group id>" (group ids are UUIDs).
+const paramRoutes = [
+  { pattern: /^#\/room\/([0-9a-fA-F-]{36})$/, page: room, params: (m) => ({ roomId: m[1].toLowerCase() }) },
+];
+
+function match(hash) {
+  if (Object.prototype.hasOwnProperty.call(routes, hash)) return { page: routes[hash], params: {} };
+  for (const route of paramRoutes) {
+    const m = route.pattern.exec(hash);
+    if (m) return { page: route.page, params: route.params(m) };
+  }
+  return { page: null, params: {} };
+}
 
 const view = document.getElementById("view");
 const sessionBox = document.getElementById("session");
@@ -41,7 +56,7 @@ signoutButton.addEventListener("click", signOut);
 async function route() {
   const signedIn = Boolean(getToken());
   const defaultHash = signedIn ? "#/groups" : "#/signin";
-  let page = routes[location.hash];
+  const { page, params } = match(location.hash);
   if (!page) return navigate(defaultHash);
   if (page.requiresAuth && !signedIn) return navigate("#/signin");
   if (page === signin && signedIn) return navigate("#/groups");
@@ -62,7 +77,7 @@ async function route() {
   }
   if (!page.requiresAuth) setMe(null);
 
-  await page.render(view, { navigate, setMe, signal });
+  await page.render(view, { navigate, setMe, signal, params });
   // Views move focus themselves (to a heading or first field) so screen readers
   // announce the change; if one didn't, keep focus from being lost on <body>.
   if (!signal.aborted && !view.contains(document.activeElement)) view.focus();

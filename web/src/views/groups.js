@@ -13,6 +13,11 @@ function groupItem(group) {
     h("span", { class: "group-meta" },
       role && h("span", { class: `role role-${group.my_role}` }, role),
       Number.isFinite(group.capacity) && h("span", { class: "muted" }, `Up to ${group.capacity} people`),
+      group.my_role && h("a", {
+        class: "button enter-room",
+        href: `#/room/${encodeURIComponent(group.id)}`,
+        "aria-label": `Enter room: ${group.name}`,
+      }, "Enter room"),
     ),
   );
 }
