@@ -33,6 +33,7 @@ def _waiting(waiting: Waiting) -> dict[str, Any]:
         "peer_id": waiting.peer_id,
         "since": waiting.since,
         "removed_before": waiting.removed_before,
+        "held": waiting.held,
     }
 
 

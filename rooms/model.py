@@ -79,6 +79,8 @@ class Waiting:
     since: float
     # True when a facilitator removed them earlier in this session: only a facilitator lets them back.
     removed_before: bool = False
+    # True when a facilitator sent them back to the lobby: they wait for admission even with the lobby off.
+    held: bool = False
 
 
 @dataclass(frozen=True, slots=True)

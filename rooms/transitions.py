@@ -40,7 +40,7 @@ def _settled(room: Room, events: list[Event], now: float, ended_by: str | None =
     if not room.members and room.session_id is not None:
         events.append(SessionClosed(room.session_id, ended_by, now))
         # A removal bars a person for the rest of the session only; the lock belongs to the session too.
-        lobby = tuple(replace(w, removed_before=False) for w in room.lobby)
+        lobby = tuple(replace(w, removed_before=False, held=False) for w in room.lobby)
         room = replace(room, session_id=None, opened_at=None, barred=frozenset(), locked=False, hands=(), lobby=lobby)
     if room.is_empty:
         return None, events
@@ -58,7 +58,7 @@ def _admit_waiting(room: Room, by: str, now: float, events: list[Event]) -> Room
         return room
     admitted = False
     for waiting in room.lobby:
-        if waiting.removed_before or room.is_full:
+        if waiting.removed_before or waiting.held or room.is_full:
             continue
         room = room.without_waiting(waiting.user_id)
         member = Member(waiting.user_id, waiting.display_name, Role.PARTICIPANT, waiting.peer_id, now, admitted_by=by)
@@ -112,9 +112,11 @@ def join(
     if room.locked:
         raise RoomLocked("The room is locked. A facilitator can unlock it.")
     removed = person.user_id in room.barred
-    if room.settings.lobby_enabled or removed or not room.facilitators_present():
+    held = waiting is not None and waiting.held
+    if room.settings.lobby_enabled or removed or held or not room.facilitators_present():
         # Someone already waiting who joins again (another connection) keeps their place in the queue.
-        entry = Waiting(person.user_id, person.display_name, peer_id, waiting.since if waiting else now, removed)
+        since = waiting.since if waiting else now
+        entry = Waiting(person.user_id, person.display_name, peer_id, since, removed, held)
         if waiting is None:
             room = replace(room, lobby=(*room.lobby, entry))
         else:
@@ -267,7 +269,7 @@ def send_to_lobby(room: Room | None, actor: Person, user_id: str, now: float) ->
         return leave(room, user_id, now, LeaveReason.CONNECTION_LOST)
     had_hand = user_id in room.hands
     room = room.without_member(user_id)
-    entry = Waiting(user_id, target.display_name, target.peer_id, now)
+    entry = Waiting(user_id, target.display_name, target.peer_id, now, held=True)
     room = replace(room, lobby=(*room.lobby, entry))
     events: list[Event] = [MemberLeft(user_id, target.peer_id, LeaveReason.REMOVED, now, to_lobby=True)]
     if had_hand:

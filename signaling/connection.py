@@ -21,5 +21,8 @@ class LocalConnection:
     room_id: str | None = None
     # The TCP transport under the WebSocket, so a client that stops reading can be cut off at once.
     transport: asyncio.BaseTransport | None = None
+    # Held while the connection enters or leaves a room, so a disconnect (or a second join) arriving meanwhile
+    # sees the outcome instead of racing it.
+    membership: asyncio.Lock = field(default_factory=asyncio.Lock)
     bucket: TokenBucket = field(default_factory=lambda: TokenBucket(EVENTS_PER_SECOND, EVENT_BURST))
     strikes: Strikes = field(default_factory=Strikes)

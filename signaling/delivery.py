@@ -7,6 +7,7 @@ on whichever node holds it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,6 +34,7 @@ from rooms.events import (
 from rooms.model import Member, Role, Room
 from signaling import views
 
+log = logging.getLogger("haven.rooms")
 EntryFor = Callable[[Room, str], Awaitable[dict[str, Any]]]
 
 
@@ -75,77 +77,82 @@ class Delivery:
         )
 
     async def deliver(self, room_id: str, room: Room | None, events: list[Event], origin: str | None) -> None:
-        """Send what each event means to those it concerns. ``origin`` is the connection that asked."""
-        everyone = members_room(room_id)
+        """Send what each event means to those it concerns. ``origin`` is the connection that asked.
+
+        The change is already stored: one event failing to go out must not keep the others from going.
+        """
         for event in events:
-            match event:
-                case MemberJoined(member=member):
-                    # Announced before the newcomer enters, so the newcomer learns of itself from its entry.
-                    participant = _participant(room, member)
-                    await self._emit(
-                        "room:participant_joined", {"room_id": room_id, "participant": participant}, everyone
-                    )
-                    await self._enter(member, room_id)
-                case MemberResumed(member=member, previous_peer_id=previous):
-                    if previous != member.peer_id:
-                        await self._exit(previous, room_id)
-                        await self._emit("room:superseded", {"room_id": room_id}, previous)
-                    await self._enter(member, room_id)
-                    await self._emit(
-                        "room:participant_updated",
-                        {"room_id": room_id, "participant": _participant(room, member)},
-                        everyone,
-                    )
-                case MemberUpdated(member=member):
-                    current = room.member(member.user_id) if room else None
-                    await self._emit(
-                        "room:participant_updated",
-                        {"room_id": room_id, "participant": _participant(room, current or member)},
-                        everyone,
-                    )
-                case MemberLeft(user_id=user_id, peer_id=peer_id, reason=reason, to_lobby=to_lobby):
-                    await self._exit(peer_id, room_id)
-                    left: dict[str, Any] = {"room_id": room_id, "user_id": user_id, "reason": reason.value}
-                    if to_lobby:
-                        left["to_lobby"] = True
-                    await self._emit("room:participant_left", left, everyone)
-                case WaitingStarted(waiting=waiting) if waiting.peer_id != origin:
-                    await self._emit("room:waiting", {"room_id": room_id}, waiting.peer_id)
-                case LobbyChanged(lobby=lobby):
-                    waiting_view = [views.waiting(w) for w in lobby]
-                    await self._emit(
-                        "room:lobby", {"room_id": room_id, "waiting": waiting_view}, facilitators_room(room_id)
-                    )
-                case Admitted(user_id=user_id, peer_id=peer_id) if room is not None:
-                    await self._emit(
-                        "room:admitted", {"room_id": room_id, **await self.entry_for(room, user_id)}, peer_id
-                    )
-                case Denied(peer_id=peer_id):
-                    await self._emit("room:denied", {"room_id": room_id}, peer_id)
-                case Removed(user_id=user_id):
-                    # Every connection of the person, on every node: their old tokens and devices too.
-                    await self._emit("room:removed", {"room_id": room_id}, f"u:{user_id}")
-                case Muted(user_id=user_id, kind=kind):
-                    target = room.member(user_id) if room else None
-                    if target is not None:
-                        await self._emit("room:muted", {"room_id": room_id, "kind": kind.value}, target.peer_id)
-                case UnmuteRequested(user_id=user_id, kind=kind):
-                    target = room.member(user_id) if room else None
-                    if target is not None:
-                        await self._emit(
-                            "room:unmute_requested", {"room_id": room_id, "kind": kind.value}, target.peer_id
-                        )
-                case HandQueueChanged(queue=queue):
-                    await self._emit("hand:queue", {"room_id": room_id, "queue": list(queue)}, everyone)
-                case LockChanged(locked=locked):
-                    await self._emit("room:locked", {"room_id": room_id, "locked": locked}, everyone)
-                case LobbySettingChanged(enabled=enabled):
-                    await self._emit("room:settings", {"room_id": room_id, "lobby_enabled": enabled}, everyone)
-                case RoomEnded(peer_ids=peer_ids):
-                    for peer_id in peer_ids:
-                        await self._emit("room:ended", {"room_id": room_id}, peer_id)
-                case _:
-                    pass
+            try:
+                await self._deliver_one(room_id, room, event, origin)
+            except Exception:
+                log.exception(
+                    "delivering a room event failed", extra={"room_id": room_id, "event": type(event).__name__}
+                )
+
+    async def _deliver_one(self, room_id: str, room: Room | None, event: Event, origin: str | None) -> None:
+        everyone = members_room(room_id)
+        match event:
+            case MemberJoined(member=member):
+                # Announced before the newcomer enters, so the newcomer learns of itself from its entry.
+                participant = _participant(room, member)
+                await self._emit("room:participant_joined", {"room_id": room_id, "participant": participant}, everyone)
+                await self._enter(member, room_id)
+            case MemberResumed(member=member, previous_peer_id=previous):
+                if previous != member.peer_id:
+                    await self._exit(previous, room_id)
+                    await self._emit("room:superseded", {"room_id": room_id}, previous)
+                await self._enter(member, room_id)
+                await self._emit(
+                    "room:participant_updated",
+                    {"room_id": room_id, "participant": _participant(room, member)},
+                    everyone,
+                )
+            case MemberUpdated(member=member):
+                current = room.member(member.user_id) if room else None
+                await self._emit(
+                    "room:participant_updated",
+                    {"room_id": room_id, "participant": _participant(room, current or member)},
+                    everyone,
+                )
+            case MemberLeft(user_id=user_id, peer_id=peer_id, reason=reason, to_lobby=to_lobby):
+                await self._exit(peer_id, room_id)
+                left: dict[str, Any] = {"room_id": room_id, "user_id": user_id, "reason": reason.value}
+                if to_lobby:
+                    left["to_lobby"] = True
+                await self._emit("room:participant_left", left, everyone)
+            case WaitingStarted(waiting=waiting) if waiting.peer_id != origin:
+                await self._emit("room:waiting", {"room_id": room_id}, waiting.peer_id)
+            case LobbyChanged(lobby=lobby):
+                waiting_view = [views.waiting(w) for w in lobby]
+                await self._emit(
+                    "room:lobby", {"room_id": room_id, "waiting": waiting_view}, facilitators_room(room_id)
+                )
+            case Admitted(user_id=user_id, peer_id=peer_id) if room is not None:
+                await self._emit("room:admitted", {"room_id": room_id, **await self.entry_for(room, user_id)}, peer_id)
+            case Denied(peer_id=peer_id):
+                await self._emit("room:denied", {"room_id": room_id}, peer_id)
+            case Removed(user_id=user_id):
+                # Every connection of the person, on every node: their old tokens and devices too.
+                await self._emit("room:removed", {"room_id": room_id}, f"u:{user_id}")
+            case Muted(user_id=user_id, kind=kind):
+                target = room.member(user_id) if room else None
+                if target is not None:
+                    await self._emit("room:muted", {"room_id": room_id, "kind": kind.value}, target.peer_id)
+            case UnmuteRequested(user_id=user_id, kind=kind):
+                target = room.member(user_id) if room else None
+                if target is not None:
+                    await self._emit("room:unmute_requested", {"room_id": room_id, "kind": kind.value}, target.peer_id)
+            case HandQueueChanged(queue=queue):
+                await self._emit("hand:queue", {"room_id": room_id, "queue": list(queue)}, everyone)
+            case LockChanged(locked=locked):
+                await self._emit("room:locked", {"room_id": room_id, "locked": locked}, everyone)
+            case LobbySettingChanged(enabled=enabled):
+                await self._emit("room:settings", {"room_id": room_id, "lobby_enabled": enabled}, everyone)
+            case RoomEnded(peer_ids=peer_ids):
+                for peer_id in peer_ids:
+                    await self._emit("room:ended", {"room_id": room_id}, peer_id)
+            case _:
+                pass
 
 
 def _participant(room: Room | None, member: Member) -> dict[str, Any]:

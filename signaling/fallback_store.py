@@ -25,6 +25,8 @@ class FallbackRoomStore:
         self.primary = primary
         self.copies: dict[str, Document] = {}
         self.down = False
+        # Rooms changed on this node's copy while the primary was down: they must be written back.
+        self.changed: set[str] = set()
 
     def _remember(self, room_id: str, document: Document | None) -> None:
         if document is None:
@@ -67,29 +69,45 @@ class FallbackRoomStore:
         new, result = change(current)
         if new is not current:
             self._remember(room_id, new)
+            self.changed.add(room_id)
         return result
 
     async def room_ids(self) -> list[str]:
         if not self.down:
             try:
-                return await self.primary.room_ids()
+                room_ids = await self.primary.room_ids()
             except StoreUnavailable:
                 self._went_down()
+            else:
+                # Rooms that ended elsewhere: their copies must not come back after a later outage.
+                for gone in self.copies.keys() - set(room_ids):
+                    del self.copies[gone]
+                return room_ids
         return list(self.copies)
 
-    async def recover(self, merge: Merge) -> list[str]:
-        """Write this node's copies back through ``merge`` (raises StoreUnavailable if Redis is still away);
-        returns the rooms written."""
-        written = []
-        for room_id, local in list(self.copies.items()):
+    async def recover(self, merge: Merge, holds_local: Callable[[Document], bool]) -> list[str]:
+        """Write back, through ``merge``, every room changed here while the primary was down or holding one of
+        this node's connections (Redis may have restarted empty). Raises StoreUnavailable if it is still away.
+        Changes made meanwhile go to the copies and are written in a further pass, until none is pending."""
+        pending = self.changed | {room_id for room_id, document in self.copies.items() if holds_local(document)}
+        written: list[str] = []
+        while pending:
+            self.changed = set()
+            for room_id in sorted(pending):
+                local = self.copies.get(room_id)
+                if local is None:
+                    continue
 
-            def merged(
-                stored: Document | None, room_id: str = room_id, local: Document = local
-            ) -> tuple[Document | None, None]:
-                return merge(room_id, stored, local), None
+                def merged(
+                    stored: Document | None, room_id: str = room_id, local: Document = local
+                ) -> tuple[Document | None, Document | None]:
+                    result = merge(room_id, stored, local)
+                    return result, result
 
-            await self.primary.update(room_id, merged)
-            written.append(room_id)
+                self._remember(room_id, await self.primary.update(room_id, merged))
+                written.append(room_id)
+            pending = set(self.changed)
+        # No await since the last check: nothing can slip in between.
         self.down = False
         log.info("room state store reachable again", extra={"rooms": len(written)})
         return written

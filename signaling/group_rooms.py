@@ -24,8 +24,8 @@ from rooms.reconcile import reconcile
 from signaling import wire
 from signaling.acks import Ack, SignalingError, not_authorized, ok
 from signaling.connection import LocalConnection
-from signaling.delivery import Delivery
-from signaling.presence import Presence
+from signaling.delivery import Delivery, facilitators_room, members_room
+from signaling.presence import Connection, Presence
 from signaling.room_store import Document, RoomStore
 from signaling.seams import Directory, IceServers, RoomRecords
 from signaling.views import entry_payload
@@ -80,7 +80,10 @@ class GroupRooms:
         await self.delivery.deliver(room_id, room, events, origin)
         for event in events:
             if isinstance(event, LobbySettingChanged):
-                await self.directory.set_lobby_enabled(room_id, event.enabled)
+                try:
+                    await self.directory.set_lobby_enabled(room_id, event.enabled)
+                except Exception:
+                    log.exception("storing the lobby setting failed", extra={"room_id": room_id})
 
     async def _entry_for(self, room: Room, user_id: str) -> dict[str, Any]:
         member = room.member(user_id)
@@ -119,7 +122,10 @@ class GroupRooms:
     # -- entering and leaving ------------------------------------------------------------------------------
 
     async def join(self, conn: LocalConnection, body: wire.RoomRef) -> Ack:
-        room_id = str(body.room_id)
+        async with conn.membership:
+            return await self._join(conn, str(body.room_id))
+
+    async def _join(self, conn: LocalConnection, room_id: str) -> Ack:
         if conn.room_id is not None and conn.room_id != room_id and await self._still_in(conn, conn.room_id):
             raise SignalingError("conflict", "Leave the room you are in first.")
         enrolment = await self.directory.enrolment(room_id, conn.account.user_id)
@@ -161,7 +167,10 @@ class GroupRooms:
         )
 
     async def leave(self, conn: LocalConnection, body: wire.RoomRef) -> Ack:
-        room_id = str(body.room_id)
+        async with conn.membership:
+            return await self._leave(conn, str(body.room_id))
+
+    async def _leave(self, conn: LocalConnection, room_id: str) -> Ack:
         await self._apply(room_id, lambda r: transitions.leave(r, conn.account.user_id, self.clock()), origin=conn.sid)
         if conn.room_id == room_id:
             conn.room_id = None
@@ -274,22 +283,57 @@ class GroupRooms:
 
     # -- after an outage of the store ---------------------------------------------------------------------
 
-    def merge(self, room_id: str, stored: Document | None, local: Document, local_peers: set[str]) -> Document:
+    def merge(self, room_id: str, stored: Document | None, local: Document, local_peers: set[str]) -> Document | None:
         room = reconcile(None if stored is None else from_document(stored), from_document(local), local_peers)
-        return to_document(room)
+        return None if room is None else to_document(room)
+
+    @staticmethod
+    def holds(document: Document, local_peers: set[str]) -> bool:
+        """Whether this node holds anyone's place (member or waiting) in the room."""
+        room = from_document(document)
+        return any(m.peer_id in local_peers for m in room.members) or any(w.peer_id in local_peers for w in room.lobby)
 
     async def verify(self, room_id: str) -> None:
-        """Treat as dropped every member whose connection no node holds any more (lost with the store)."""
+        """Treat as dropped everyone (in the room or the lobby) whose connection no node holds any more."""
         document = await self.store.read(room_id)
         if document is None:
             return
         now = self.clock()
-        for member in from_document(document).members:
-            if not member.connected:
-                continue
-            live = {c.sid for c in await self.presence.of_user(member.user_id, now)}
-            if member.peer_id not in live:
-                await self.disconnected(member.user_id, member.peer_id, room_id)
+        room = from_document(document)
+        places = [(m.user_id, m.peer_id) for m in room.members if m.connected] + [
+            (w.user_id, w.peer_id) for w in room.lobby
+        ]
+        for user_id, peer_id in places:
+            live = {c.sid for c in await self.presence.of_user(user_id, now)}
+            if peer_id not in live:
+                await self.disconnected(user_id, peer_id, room_id)
+
+    async def align(self, connections: list[Connection]) -> None:
+        """Put this node's connections in exactly the Socket.IO rooms their places call for.
+
+        Entering or leaving a room for a connection on another node travels over pub/sub, which delivers at
+        most once; each node repairs its own connections from the stored rooms, with local calls only. Each
+        room is read and then applied with nothing awaited in between, so a newer change cannot be undone.
+        """
+        by_room: dict[str, list[Connection]] = {}
+        for connection in connections:
+            if connection.room_id is not None:
+                by_room.setdefault(connection.room_id, []).append(connection)
+        for room_id, held_here in by_room.items():
+            document = await self.store.read(room_id)
+            room = None if document is None else from_document(document)
+            for connection in held_here:
+                member = room.member(connection.user_id) if room is not None else None
+                wanted = set()
+                if member is not None and member.peer_id == connection.sid:
+                    wanted.add(members_room(room_id))
+                    if member.role is Role.FACILITATOR:
+                        wanted.add(facilitators_room(room_id))
+                current = {name for name in self.sio.rooms(connection.sid) if name[:2] in ("r:", "f:")}
+                for name in wanted - current:
+                    self.sio.manager.basic_enter_room(connection.sid, "/", name)
+                for name in current - wanted:
+                    self.sio.manager.basic_leave_room(connection.sid, "/", name)
 
     async def resend_state(self, room_id: str) -> None:
         """Send everyone in the room the whole state, so clients that missed events converge."""

@@ -18,7 +18,7 @@ from signaling.acks import Ack, SignalingError, fail, refusal
 from signaling.connection import LocalConnection
 from signaling.group_rooms import GroupRooms
 from signaling.presence import Connection, Presence
-from signaling.room_store import StoreUnavailable
+from signaling.room_store import StoreConflict, StoreUnavailable
 from signaling.seams import Directory
 
 log = logging.getLogger("haven.signaling")
@@ -134,17 +134,21 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def _disconnect(self, sid: str) -> None:
         conn = self.connections.pop(sid, None)
-        room_id = conn.room_id if conn is not None else None
-        try:
-            gone = await self.presence.remove(sid)
-            room_id = room_id or (gone.room_id if gone else None)
-        except StoreUnavailable:
-            log.warning("presence unavailable at disconnect")
-        if conn is not None and room_id is not None:
+        if conn is None:
+            return
+        # Wait for a join or leave in flight on this connection, so its outcome is what gets cleaned up.
+        async with conn.membership:
+            room_id = conn.room_id
             try:
-                await self.rooms.disconnected(conn.account.user_id, sid, room_id)
+                gone = await self.presence.remove(sid)
+                room_id = room_id or (gone.room_id if gone else None)
             except StoreUnavailable:
-                log.warning("room store unavailable at disconnect", extra={"room_id": room_id})
+                log.warning("presence unavailable at disconnect")
+            if room_id is not None:
+                try:
+                    await self.rooms.disconnected(conn.account.user_id, sid, room_id)
+                except StoreUnavailable:
+                    log.warning("room store unavailable at disconnect", extra={"room_id": room_id})
 
     async def _event(self, event: str, sid: str, payload: Any, extra_args: bool) -> Ack:
         conn = self.connections.get(sid)
@@ -171,6 +175,8 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return refusal(exc)
         except StoreUnavailable:
             return fail("unavailable", "Live room state is unreachable for a moment; try again.")
+        except StoreConflict:
+            return fail("conflict", "The room is changing fast; try again.")
         except Exception:
             log.exception("event handler failed", extra={"event": event})
             return fail("internal_error", "Something went wrong on our side.")

@@ -66,8 +66,13 @@ class Sweeper:
         if not self.available or self._store_down():
             await self._recover(now)
         for connection in await self.presence.claim_expired(now):
-            if connection.room_id is not None:
+            if connection.room_id is None:
+                continue
+            try:
                 await self.rooms.disconnected(connection.user_id, connection.sid, connection.room_id)
+            except Exception:
+                # Presence has let go of it already; a failure here must not lose the others' departures.
+                log.exception("retiring a dead connection failed", extra={"room_id": connection.room_id})
         room_ids = await self.store.room_ids()
         if self.verify_at is not None and now >= self.verify_at:
             self.verify_at = None
@@ -76,6 +81,7 @@ class Sweeper:
                 await self.rooms.resend_state(room_id)
         for room_id in room_ids:
             await self.rooms.expire(room_id)
+        await self.rooms.align(self.local_connections())
 
     async def _recover(self, now: float) -> None:
         """Redis answers again (it may have restarted empty): write back this node's connections and rooms,
@@ -85,7 +91,8 @@ class Sweeper:
         if isinstance(self.store, FallbackRoomStore):
             peers = {c.sid for c in local}
             written = await self.store.recover(
-                lambda room_id, stored, mine: self.rooms.merge(room_id, stored, mine, peers)
+                lambda room_id, stored, mine: self.rooms.merge(room_id, stored, mine, peers),
+                lambda document: self.rooms.holds(document, peers),
             )
             for room_id in written:
                 await self.rooms.resend_state(room_id)

@@ -33,6 +33,7 @@ def waiting(entry: Waiting) -> dict[str, Any]:
         "display_name": entry.display_name,
         "since": entry.since,
         "removed_before": entry.removed_before,
+        "sent_back": entry.held,
     }
 
 

@@ -20,15 +20,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(database_url: str) -> AsyncEngine:
-    """Create the engine; an SQLite file's folder is created if missing."""
+    """Create the engine; an SQLite file's folder is created if missing.
+
+    ``hide_parameters`` keeps bound values (emails, names, password hashes, message text) out of the text of
+    database errors, which end up in logs.
+    """
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_recycle=1800)
+    return create_async_engine(
+        url, hide_parameters=True, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_recycle=1800
+    )
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:

@@ -145,3 +145,22 @@ async def test_a_client_that_stops_reading_is_dropped_without_slowing_others(
     finally:
         for peer in cohort.peers:
             await peer.close()
+
+
+async def test_one_connection_holds_one_room_even_when_joins_race(cohort: Cohort, api: Api, admin: str) -> None:
+    other = await make_cohort(api, admin, cohort.url, participants=0, tag="second-", lobby_enabled=False)
+    try:
+        pip = cohort.participants[0]
+        await api.enrol(admin, other.group_id, pip.user_id, "participant")
+        await cohort.enter(cohort.facilitator)
+        await other.enter(other.facilitator)
+        peer = await cohort.connect(pip)
+        first, second = await asyncio.gather(
+            peer.call("room:join", {"room_id": cohort.group_id}), peer.call("room:join", {"room_id": other.group_id})
+        )
+        assert sorted([first["ok"], second["ok"]]) == [False, True]
+        refused = first if not first["ok"] else second
+        assert refused["error"]["code"] == "conflict"
+    finally:
+        for peer in other.peers:
+            await peer.close()

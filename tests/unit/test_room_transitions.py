@@ -800,3 +800,27 @@ def test_a_new_session_gets_the_id_given_by_the_join_that_opens_it() -> None:
     assert room is not None
     assert room.session_id == "session-2"
     assert SessionOpened("session-2", "fred", 2.0) in events
+
+
+_LOBBY_OFF = GroupSettings(capacity=10, lobby_enabled=False)
+_FAC = Person("fac-x", "Fran", Role.FACILITATOR)
+_PIP = Person("pip-x", "Pip", Role.PARTICIPANT)
+
+
+def test_someone_sent_back_to_the_lobby_waits_even_with_the_lobby_off() -> None:
+    room, _ = t.join(None, "g", _LOBBY_OFF, _FAC, "peer-fac", 0, "session-1")
+    room, _ = t.join(room, "g", _LOBBY_OFF, _PIP, "peer-pip", 1, "unused")
+    room, _ = t.send_to_lobby(room, _FAC, "pip-x", 7)
+    assert room is not None
+    room, _ = t.join(room, "g", _LOBBY_OFF, _PIP, "peer-pip-2", 8, "unused")
+    assert room is not None
+    assert room.member("pip-x") is None
+    assert room.waiting("pip-x") is not None
+    # A facilitator coming back does not wave them in either; only admission does.
+    room, _ = t.disconnect(room, "fac-x", "peer-fac", 9)
+    room, _ = t.join(room, "g", _LOBBY_OFF, _FAC, "peer-fac-2", 10, "unused")
+    assert room is not None
+    assert room.member("pip-x") is None
+    room, _ = t.admit(room, _FAC, "pip-x", 11)
+    assert room is not None
+    assert room.member("pip-x") is not None
