@@ -34,8 +34,3 @@ class RoomLocked(RoomError):
 class RoomFull(RoomError):
     code = "room_full"
 
-
-class InvalidState(RoomError):
-    """The command does not apply in the state the room or call is in; the message names that state."""
-
-    code = "conflict"

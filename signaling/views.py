@@ -52,8 +52,8 @@ def room_view(room: Room, for_role: Role) -> dict[str, Any]:
 
 
 def media_mode(room: Room) -> str:
-    # The forwarder (SFU) is not built yet, so every room uses mesh; above MESH_LIMIT members the client is
-    # told so it can lower its sending resolution.
+    """``mesh`` (every browser sends to every other) until the forwarder exists to take rooms above MESH_LIMIT
+    members as ``sfu``; the client is told the limit so it can lower its sending resolution in larger rooms."""
     return "mesh"
 
 
