@@ -17,6 +17,7 @@ from redis.retry import Retry
 import signaling.mount
 from server import api, health, middleware, webclient
 from server.appkeys import DB, ENGINE, LOGIN_THROTTLE, METRICS, REDIS, SETTINGS
+from server.chat_repository import DatabaseChatRepository
 from server.config import Settings
 from server.db.engine import create_engine, session_factory
 from server.directory import DatabaseDirectory
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> web.Application:
             DatabaseDirectory(app[DB], settings.jwt_secret),
             DatabaseRoomRecords(app[DB]),
             ConfiguredIceServers(settings),
+            DatabaseChatRepository(app[DB]),
         ),
     )
     webclient.add_routes(app, settings.web_dir)

@@ -1,4 +1,4 @@
-"""The ``haven`` command: ``serve``, ``migrate`` and ``user create``."""
+"""The ``haven`` command: ``serve``, ``migrate``, ``user create`` and ``purge-chat``."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from pydantic import ValidationError
 
 from server.accounts import create_user, user_view
 from server.app import create_app
+from server.chat_retention import purge_bodies
 from server.config import ConfigError, Settings, load_settings
 from server.db.engine import create_engine, session_factory
 from server.db.models import UserRole
@@ -38,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("migrate", help="upgrade the database schema to the newest revision")
 
+    purge = commands.add_parser("purge-chat", help="erase chat message bodies past the retention period")
+    purge.add_argument(
+        "--older-than-days",
+        type=int,
+        help="retention in days (default HAVEN_CHAT_RETENTION_DAYS or 30); 0 erases every body",
+    )
+
     user = commands.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
     create = user.add_parser("create", help="create a user (the first admin comes from here)")
     create.add_argument("--email", required=True)
@@ -53,6 +62,22 @@ async def _migrate(settings: Settings) -> None:
         await upgrade(engine)
     finally:
         await engine.dispose()
+
+
+async def _purge_chat(settings: Settings, days: int | None) -> int:
+    days = settings.chat_retention_days if days is None else days
+    if days < 0:
+        print("haven: --older-than-days must be 0 or more", file=sys.stderr)
+        return 2
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        now = datetime.now(UTC)
+        erased = await purge_bodies(session_factory(engine), now - timedelta(days=days), now)
+    finally:
+        await engine.dispose()
+    print(json.dumps({"erased": erased, "older_than_days": days}))
+    return 0
 
 
 async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
@@ -104,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutdown_timeout=SHUTDOWN_SECONDS,
         )
         return 0
+    if args.command == "purge-chat":
+        return asyncio.run(_purge_chat(settings, args.older_than_days))
     if args.command == "migrate":
         asyncio.run(_migrate(settings))
         print("haven: database is at the newest schema revision")

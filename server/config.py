@@ -61,6 +61,7 @@ class Settings:
     presence_ttl_seconds: int = 6
     max_connections_per_user: int = 5
     max_queued_packets: int = 512
+    chat_retention_days: int = 30
     redis_prefix: str = "haven:"
     node_id: str = ""
 
@@ -192,6 +193,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         presence_ttl_seconds=_int(env, "HAVEN_PRESENCE_TTL_SECONDS", 6, 2, 600),
         max_connections_per_user=_int(env, "HAVEN_MAX_CONNECTIONS_PER_USER", 5, 1, 100),
         max_queued_packets=_int(env, "HAVEN_MAX_QUEUED_PACKETS", 512, 16, 100_000),
+        chat_retention_days=_int(env, "HAVEN_CHAT_RETENTION_DAYS", 30, 0, 36_500),
         redis_prefix=_prefix(env.get("HAVEN_REDIS_PREFIX") or "haven:"),
         node_id=env.get("HAVEN_NODE_ID") or f"node-{secrets.token_hex(4)}",
     )

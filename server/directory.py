@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from rooms.model import GroupSettings, Role
-from server.db.models import Conversation, Group, GroupMembership, User
+from server.db.models import Conversation, Group, GroupMembership, MemberRole, Pairing, User
 from server.tokens import InvalidToken, read_token
 from signaling.seams import Account, Enrolment
 
@@ -65,6 +66,40 @@ class DatabaseDirectory:
             return
         async with self.db.begin() as session:
             await session.execute(update(Group).where(Group.id == group_uuid).values(lobby_enabled=enabled))
+
+    async def may_message(self, user_id: str, other_id: str) -> bool:
+        one, other = _uuid(user_id), _uuid(other_id)
+        if one is None or other is None or one == other:
+            return False
+        async with self.db() as session:
+            paired = await session.scalar(
+                select(Pairing.id)
+                .where(
+                    Pairing.active.is_(True),
+                    or_(
+                        and_(Pairing.mentor_id == one, Pairing.mentee_id == other),
+                        and_(Pairing.mentor_id == other, Pairing.mentee_id == one),
+                    ),
+                )
+                .limit(1)
+            )
+            if paired is not None:
+                return True
+            mine = aliased(GroupMembership)
+            theirs = aliased(GroupMembership)
+            shared = await session.scalar(
+                select(mine.group_id)
+                .join(theirs, theirs.group_id == mine.group_id)
+                .join(Group, Group.id == mine.group_id)
+                .where(
+                    mine.user_id == one,
+                    theirs.user_id == other,
+                    Group.archived_at.is_(None),
+                    or_(mine.role == MemberRole.FACILITATOR.value, theirs.role == MemberRole.FACILITATOR.value),
+                )
+                .limit(1)
+            )
+            return shared is not None
 
     async def chat_last_seq(self, conversation: str) -> int:
         async with self.db() as session:

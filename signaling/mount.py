@@ -15,13 +15,14 @@ import socketio
 from aiohttp import web
 
 from server.config import Settings
+from signaling.chat import Chat
 from signaling.fallback_store import FallbackRoomStore
 from signaling.fan_out import FanOut
 from signaling.group_rooms import GroupRooms
 from signaling.namespace import HavenNamespace
 from signaling.presence import MemoryPresence, Presence, RedisPresence
 from signaling.room_store import MemoryRoomStore, RedisRoomStore, RoomStore
-from signaling.seams import Directory, IceServers, RoomRecords
+from signaling.seams import ChatRepository, Directory, IceServers, RoomRecords
 from signaling.sweeper import Sweeper
 from signaling.wire import MAX_FRAME_BYTES
 
@@ -54,6 +55,7 @@ def build(
     directory: Directory,
     records: RoomRecords,
     ice_servers: IceServers,
+    chat_repository: ChatRepository,
 ) -> Signaling:
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
@@ -77,8 +79,10 @@ def build(
             redis, settings.node_id, prefix=settings.redis_prefix, ttl_seconds=settings.presence_ttl_seconds
         )
     rooms = GroupRooms(sio, store, presence, directory, records, ice_servers, settings.grace_seconds)
+    chat = Chat(sio, chat_repository, directory, store)
     namespace = HavenNamespace(
         rooms,
+        chat,
         directory,
         presence,
         settings.allowed_origins,

@@ -15,6 +15,7 @@ import socketio
 from rooms.errors import RoomError
 from signaling import wire
 from signaling.acks import Ack, SignalingError, fail, refusal
+from signaling.chat import Chat
 from signaling.connection import LocalConnection
 from signaling.group_rooms import GroupRooms
 from signaling.presence import Connection, Presence
@@ -38,6 +39,7 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(
         self,
         rooms: GroupRooms,
+        chat: Chat,
         directory: Directory,
         presence: Presence,
         allowed_origins: Collection[str],
@@ -72,6 +74,11 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "hand:raise": (wire.RoomRef, rooms.raise_hand),
             "hand:lower": (wire.LowerHand, rooms.lower_hand),
             "rtc:signal": (wire.RtcSignal, rooms.relay),
+            "chat:send": (wire.ChatSend, chat.send),
+            "chat:history": (wire.ChatHistory, chat.history),
+            "chat:delete": (wire.ChatDelete, chat.delete),
+            "chat:typing": (wire.ChatTyping, chat.typing),
+            "chat:read": (wire.ChatRead, chat.read),
         }
 
     async def drop_slow_readers(self) -> int:

@@ -37,6 +37,10 @@ class Directory(Protocol):
 
     async def chat_last_seq(self, conversation: str) -> int: ...
 
+    async def may_message(self, user_id: str, other_id: str) -> bool:
+        """Whether a direct conversation is allowed: a paired mentor and mentee (active pairing), or a
+        facilitator and a member of one of their groups."""
+
 
 class RoomRecords(Protocol):
     async def record(self, group_id: str, events: list[Event]) -> None:
@@ -50,3 +54,43 @@ class RoomRecords(Protocol):
 class IceServers(Protocol):
     def __call__(self, user_id: str) -> list[dict[str, Any]]:
         """STUN/TURN servers for this user's WebRTC connections, TURN with fresh time-limited credentials."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A chat message as stored; ``body`` is None once deleted or purged (the row stays as a tombstone)."""
+
+    id: str
+    key: str
+    seq: int
+    sender_id: str | None
+    display_name: str | None
+    body: str | None
+    sent_at: str
+    deleted: bool
+
+
+class ChatUnavailable(Exception):
+    """The database did not take the message; nothing was stored and nothing may be acknowledged."""
+
+
+class ClientIdReused(Exception):
+    """This sender already used the client id for a message in another conversation."""
+
+
+class ChatRepository(Protocol):
+    async def send(
+        self, key: str, group_id: str | None, sender: Account, client_id: str, body: str
+    ) -> tuple[StoredMessage, bool]:
+        """Store with the conversation's next sequence number, in one transaction; returns the message and
+        whether it is new (False: this sender's ``client_id`` was stored before, and that message is returned)."""
+
+    async def history(self, key: str, after_seq: int | None, before_seq: int | None, limit: int) -> list[StoredMessage]:
+        """Messages in ``seq`` order: after ``after_seq``, or the latest ``limit`` before ``before_seq``."""
+
+    async def find(self, key: str, message_id: str) -> StoredMessage | None: ...
+
+    async def erase(self, key: str, message_id: str, by: str) -> StoredMessage | None:
+        """Erase the body, keep a tombstone, audit it; None if there is no such message."""
+
+    async def mark_read(self, user_id: str, key: str, seq: int) -> None: ...

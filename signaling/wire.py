@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rooms.model import MediaKind
 
@@ -92,3 +92,52 @@ def parse(model: type[ModelT], payload: Any) -> ModelT:
         first = exc.errors(include_input=False, include_url=False)[0]
         field = ".".join(str(part) for part in first["loc"]) or "payload"
         raise WireError(f"Invalid field '{field}': {first['msg']}.") from None
+
+
+# "room:<group id>" or "dm:<user id>" (a direct conversation is named by the other person).
+Conversation = Annotated[
+    str,
+    Field(pattern=r"^(room|dm):[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
+]
+MAX_CHAT_CHARS = 4000
+
+
+def _chat_body(value: str) -> str:
+    if any(ch != "\n" and (ord(ch) < 32 or 127 <= ord(ch) < 160) for ch in value):
+        raise ValueError("must not contain control characters other than newlines")
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+class ChatSend(Payload):
+    conversation: Conversation
+    body: Annotated[str, Field(min_length=1, max_length=MAX_CHAT_CHARS), AfterValidator(_chat_body)]
+    client_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class ChatHistory(Payload):
+    conversation: Conversation
+    after_seq: Annotated[int, Field(ge=0)] | None = None
+    before_seq: Annotated[int, Field(ge=1)] | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+
+    @model_validator(mode="after")
+    def _one_direction(self) -> ChatHistory:
+        if self.after_seq is not None and self.before_seq is not None:
+            raise ValueError("give after_seq or before_seq, not both")
+        return self
+
+
+class ChatDelete(Payload):
+    conversation: Conversation
+    id: uuid.UUID
+
+
+class ChatTyping(Payload):
+    conversation: Conversation
+
+
+class ChatRead(Payload):
+    conversation: Conversation
+    seq: Annotated[int, Field(ge=0)]

@@ -188,6 +188,22 @@ class ChatMessage(Base):
     deleted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
+class ConversationRead(Base):
+    """How far a person has read a conversation, for unread counts."""
+
+    __tablename__ = "conversation_reads"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_read_seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    updated_at: Mapped[datetime]
+
+
+Index("ix_chat_messages_sent_at", ChatMessage.sent_at)
+
+
 class Pairing(Base):
     __tablename__ = "pairings"
     __table_args__ = (

@@ -1,0 +1,187 @@
+"""Chat messages in the database: per-conversation sequence numbers without gaps or duplicates, handed out
+inside the transaction that stores the message, so an acknowledged message is always a committed one.
+
+The conversation row is the sequence's lock: ``UPDATE ... SET last_seq = last_seq + 1 ... RETURNING`` makes
+concurrent senders (on any node) wait for each other, and a transaction that fails rolls its number back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server import audit
+from server.db.models import ChatMessage, Conversation, ConversationRead, User
+from signaling.seams import Account, ChatUnavailable, ClientIdReused, StoredMessage
+
+
+def _view(message: ChatMessage, key: str, display_name: str | None) -> StoredMessage:
+    return StoredMessage(
+        id=str(message.id),
+        key=key,
+        seq=message.seq,
+        sender_id=None if message.sender_id is None else str(message.sender_id),
+        display_name=display_name,
+        body=message.body,
+        sent_at=message.sent_at.isoformat(),
+        deleted=message.body is None,
+    )
+
+
+class DatabaseChatRepository:
+    def __init__(self, db: async_sessionmaker[Any]) -> None:
+        self.db = db
+
+    async def _conversation_id(self, session: AsyncSession, key: str, group_id: str | None) -> uuid.UUID:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        values = {
+            "id": uuid.uuid4(),
+            "key": key,
+            "kind": key.split(":", 1)[0],
+            "group_id": None if group_id is None else uuid.UUID(group_id),
+            "last_seq": 0,
+            "created_at": datetime.now(UTC),
+        }
+        await session.execute(insert(Conversation).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+        found = await session.scalar(select(Conversation.id).where(Conversation.key == key))
+        assert found is not None
+        return found
+
+    async def _existing(
+        self, session: AsyncSession, sender: uuid.UUID, client_id: str
+    ) -> tuple[ChatMessage, str] | None:
+        row = (
+            await session.execute(
+                select(ChatMessage, Conversation.key)
+                .join(Conversation, Conversation.id == ChatMessage.conversation_id)
+                .where(ChatMessage.sender_id == sender, ChatMessage.client_id == client_id)
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+    async def send(
+        self, key: str, group_id: str | None, sender: Account, client_id: str, body: str
+    ) -> tuple[StoredMessage, bool]:
+        sender_id = uuid.UUID(sender.user_id)
+        try:
+            async with self.db.begin() as session:
+                existing = await self._existing(session, sender_id, client_id)
+                if existing is not None:
+                    return self._repeat(existing, key, sender)
+                conversation_id = await self._conversation_id(session, key, group_id)
+                seq = await session.scalar(
+                    update(Conversation)
+                    .where(Conversation.id == conversation_id)
+                    .values(last_seq=Conversation.last_seq + 1)
+                    .returning(Conversation.last_seq)
+                )
+                assert seq is not None
+                message = ChatMessage(
+                    id=uuid.uuid4(),
+                    conversation_id=conversation_id,
+                    seq=seq,
+                    sender_id=sender_id,
+                    client_id=client_id,
+                    body=body,
+                    sent_at=datetime.now(UTC),
+                )
+                session.add(message)
+                await session.flush()
+                return _view(message, key, sender.display_name), True
+        except IntegrityError:
+            pass  # the same client id stored meanwhile by a retry on another connection: return that one
+        except (OperationalError, DBAPIError, OSError) as exc:
+            raise ChatUnavailable(type(exc).__name__) from None
+        async with self.db() as session:
+            existing = await self._existing(session, sender_id, client_id)
+        if existing is None:
+            raise ChatUnavailable("message not found after a conflict")
+        return self._repeat(existing, key, sender)
+
+    @staticmethod
+    def _repeat(existing: tuple[ChatMessage, str], key: str, sender: Account) -> tuple[StoredMessage, bool]:
+        """A send repeated with the same client id: the stored message, unless it was for another conversation."""
+        message, stored_key = existing
+        if stored_key != key:
+            raise ClientIdReused(message.client_id)
+        return _view(message, key, sender.display_name), False
+
+    async def history(self, key: str, after_seq: int | None, before_seq: int | None, limit: int) -> list[StoredMessage]:
+        query = (
+            select(ChatMessage, User.display_name)
+            .join(Conversation, Conversation.id == ChatMessage.conversation_id)
+            .outerjoin(User, User.id == ChatMessage.sender_id)
+            .where(Conversation.key == key)
+        )
+        if after_seq is not None:
+            query = query.where(ChatMessage.seq > after_seq).order_by(ChatMessage.seq).limit(limit)
+        else:
+            if before_seq is not None:
+                query = query.where(ChatMessage.seq < before_seq)
+            query = query.order_by(ChatMessage.seq.desc()).limit(limit)
+        try:
+            async with self.db() as session:
+                rows = (await session.execute(query)).all()
+        except (OperationalError, DBAPIError, OSError) as exc:
+            raise ChatUnavailable(type(exc).__name__) from None
+        messages = [_view(message, key, name) for message, name in rows]
+        return sorted(messages, key=lambda m: m.seq)
+
+    async def find(self, key: str, message_id: str) -> StoredMessage | None:
+        try:
+            wanted = uuid.UUID(message_id)
+        except ValueError:
+            return None
+        async with self.db() as session:
+            row = (
+                await session.execute(
+                    select(ChatMessage, User.display_name)
+                    .join(Conversation, and_(Conversation.id == ChatMessage.conversation_id, Conversation.key == key))
+                    .outerjoin(User, User.id == ChatMessage.sender_id)
+                    .where(ChatMessage.id == wanted)
+                )
+            ).first()
+        return None if row is None else _view(row[0], key, row[1])
+
+    async def erase(self, key: str, message_id: str, by: str) -> StoredMessage | None:
+        async with self.db.begin() as session:
+            message = await session.get(ChatMessage, uuid.UUID(message_id), with_for_update=True)
+            if message is None:
+                return None
+            if message.body is not None:
+                message.body = None
+                message.deleted_at = datetime.now(UTC)
+                message.deleted_by = uuid.UUID(by)
+            audit.record(
+                session,
+                action="chat.delete",
+                actor_id=uuid.UUID(by),
+                target_type="chat_message",
+                target_id=message.id,
+                detail={"seq": message.seq, "own": str(message.sender_id) == by},
+            )
+            return _view(message, key, None)
+
+    async def mark_read(self, user_id: str, key: str, seq: int) -> None:
+        async with self.db.begin() as session:
+            conversation = await session.scalar(select(Conversation).where(Conversation.key == key))
+            if conversation is None:
+                return
+            seq = min(seq, conversation.last_seq)
+            reader = uuid.UUID(user_id)
+            current = await session.get(ConversationRead, (reader, conversation.id), with_for_update=True)
+            now = datetime.now(UTC)
+            if current is None:
+                session.add(
+                    ConversationRead(user_id=reader, conversation_id=conversation.id, last_read_seq=seq, updated_at=now)
+                )
+            elif seq > current.last_read_seq:
+                current.last_read_seq = seq
+                current.updated_at = now

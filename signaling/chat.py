@@ -1,0 +1,211 @@
+"""Chat over Socket.IO: group room chat and direct conversations.
+
+A message is acknowledged only once it is committed with its sequence number; fan-out comes after, and is
+at most once (Redis pub/sub), so clients catch up with ``chat:history`` from the last ``seq`` they saw.
+A direct conversation is named by the other person: A's message to B reaches B as ``dm:<A>`` and is
+``dm:<B>`` in A's own copy and history; it is stored once, under ``dm:<lower id>:<higher id>``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import socketio
+
+from rooms.document import from_document
+from rooms.model import Role
+from signaling import wire
+from signaling.acks import Ack, SignalingError, not_authorized, ok
+from signaling.connection import LocalConnection
+from signaling.delivery import members_room
+from signaling.rate_limit import TokenBucket
+from signaling.room_store import RoomStore
+from signaling.seams import ChatRepository, ChatUnavailable, ClientIdReused, Directory, StoredMessage
+
+SENDS_PER_SECOND = 5.0
+SEND_BURST = 10.0
+TYPING_EVERY_SECONDS = 2.0
+MAX_TRACKED_SENDERS = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """One conversation as a given person sees it."""
+
+    kind: str  # "room" or "dm"
+    key: str  # how it is stored
+    group_id: str | None
+    other_id: str | None  # the other person of a direct conversation
+
+    def named_for(self, user_id: str) -> str:
+        """The conversation's name for ``user_id``: the room, or the other person."""
+        if self.kind == "room":
+            return f"room:{self.group_id}"
+        low, high = self.key.split(":")[1:]
+        return f"dm:{high if user_id == low else low}"
+
+
+def conversation_of(name: str, user_id: str) -> Conversation:
+    kind, ident = name.split(":", 1)
+    ident = ident.lower()
+    if kind == "room":
+        return Conversation("room", f"room:{ident}", ident, None)
+    low, high = sorted((user_id, ident))
+    return Conversation("dm", f"dm:{low}:{high}", None, ident)
+
+
+class Chat:
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        repository: ChatRepository,
+        directory: Directory,
+        store: RoomStore,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sio = sio
+        self.repository = repository
+        self.directory = directory
+        self.store = store
+        self.clock = clock
+        self._senders: OrderedDict[str, TokenBucket] = OrderedDict()
+        self._typing: OrderedDict[tuple[str, str], float] = OrderedDict()
+
+    # -- who may do what --------------------------------------------------------------------------------
+
+    async def _in_live_room(self, conn: LocalConnection, group_id: str) -> bool:
+        document = await self.store.read(group_id)
+        if document is None:
+            return False
+        member = from_document(document).member(conn.account.user_id)
+        return member is not None
+
+    async def _may_write(self, conn: LocalConnection, conversation: Conversation) -> None:
+        if conversation.kind == "room":
+            assert conversation.group_id is not None
+            if not await self._in_live_room(conn, conversation.group_id):
+                raise not_authorized("Only people in the group's live room can write in its chat.")
+        elif conversation.other_id is None or not await self.directory.may_message(
+            conn.account.user_id, conversation.other_id
+        ):
+            raise not_authorized("You can message your paired mentor or mentee, or your group's facilitators.")
+
+    async def _may_read(self, conn: LocalConnection, conversation: Conversation) -> Role | None:
+        """The reader's role in the group for room chat (None for a direct conversation)."""
+        if conversation.kind == "room":
+            assert conversation.group_id is not None
+            enrolment = await self.directory.enrolment(conversation.group_id, conn.account.user_id)
+            if enrolment is None:
+                raise not_authorized("Only the group's members can read its chat.")
+            return enrolment.role
+        await self._may_write(conn, conversation)
+        return None
+
+    def _throttle_sender(self, user_id: str) -> None:
+        bucket = self._senders.get(user_id)
+        if bucket is None:
+            bucket = self._senders[user_id] = TokenBucket(SENDS_PER_SECOND, SEND_BURST)
+            while len(self._senders) > MAX_TRACKED_SENDERS:
+                self._senders.popitem(last=False)
+        self._senders.move_to_end(user_id)
+        if not bucket.take(self.clock()):
+            raise SignalingError("rate_limited", "You are sending messages too fast; wait a moment.")
+
+    # -- delivery -----------------------------------------------------------------------------------------
+
+    def _wire(self, message: StoredMessage, name: str) -> dict[str, Any]:
+        return {
+            "conversation": name,
+            "id": message.id,
+            "seq": message.seq,
+            "sender_id": message.sender_id,
+            "display_name": message.display_name,
+            "body": message.body,
+            "sent_at": message.sent_at,
+            **({"deleted": True} if message.deleted else {}),
+        }
+
+    async def _fan_out(
+        self, event: str, conversation: Conversation, conn: LocalConnection, payload: Callable[[str], dict[str, Any]]
+    ) -> None:
+        """Send to everyone the conversation concerns, each naming it their way; not to the asking connection."""
+        if conversation.kind == "room":
+            await self.sio.emit(
+                event,
+                payload(conversation.named_for("")),
+                to=members_room(str(conversation.group_id)),
+                skip_sid=conn.sid,
+            )
+            return
+        me, other = conn.account.user_id, str(conversation.other_id)
+        await self.sio.emit(event, payload(conversation.named_for(other)), to=f"u:{other}")
+        await self.sio.emit(event, payload(conversation.named_for(me)), to=f"u:{me}", skip_sid=conn.sid)
+
+    # -- events -------------------------------------------------------------------------------------------
+
+    async def send(self, conn: LocalConnection, body: wire.ChatSend) -> Ack:
+        conversation = conversation_of(body.conversation, conn.account.user_id)
+        await self._may_write(conn, conversation)
+        self._throttle_sender(conn.account.user_id)
+        try:
+            message, new = await self.repository.send(
+                conversation.key, conversation.group_id, conn.account, body.client_id, body.body
+            )
+        except ChatUnavailable:
+            raise SignalingError("unavailable", "The message was not stored; send it again.") from None
+        except ClientIdReused:
+            raise SignalingError("conflict", "This client_id was used for another conversation.") from None
+        if new:
+            await self._fan_out("chat:message", conversation, conn, lambda name: self._wire(message, name))
+        return ok(message={"id": message.id, "seq": message.seq, "sent_at": message.sent_at})
+
+    async def history(self, conn: LocalConnection, body: wire.ChatHistory) -> Ack:
+        conversation = conversation_of(body.conversation, conn.account.user_id)
+        await self._may_read(conn, conversation)
+        try:
+            messages = await self.repository.history(conversation.key, body.after_seq, body.before_seq, body.limit)
+        except ChatUnavailable:
+            raise SignalingError("unavailable", "Chat history is unreachable for a moment; try again.") from None
+        name = conversation.named_for(conn.account.user_id)
+        return ok(conversation=name, messages=[self._wire(m, name) for m in messages])
+
+    async def delete(self, conn: LocalConnection, body: wire.ChatDelete) -> Ack:
+        """A facilitator deletes any message of their group's chat; anyone deletes their own."""
+        conversation = conversation_of(body.conversation, conn.account.user_id)
+        role = await self._may_read(conn, conversation)
+        message = await self.repository.find(conversation.key, str(body.id))
+        if message is None:
+            raise SignalingError("not_found", "No such message in this conversation.")
+        if message.sender_id != conn.account.user_id and role is not Role.FACILITATOR:
+            raise not_authorized("Only a facilitator can delete someone else's message.")
+        erased = await self.repository.erase(conversation.key, message.id, conn.account.user_id)
+        assert erased is not None
+        await self._fan_out(
+            "chat:deleted", conversation, conn, lambda name: {"conversation": name, "id": erased.id, "seq": erased.seq}
+        )
+        return ok()
+
+    async def typing(self, conn: LocalConnection, body: wire.ChatTyping) -> Ack:
+        """Ephemeral and never stored; at most one notice every two seconds per connection and conversation."""
+        conversation = conversation_of(body.conversation, conn.account.user_id)
+        await self._may_write(conn, conversation)
+        now, key = self.clock(), (conn.sid, conversation.key)
+        if now - self._typing.get(key, -TYPING_EVERY_SECONDS) < TYPING_EVERY_SECONDS:
+            return ok()
+        self._typing[key] = now
+        self._typing.move_to_end(key)
+        while len(self._typing) > MAX_TRACKED_SENDERS:
+            self._typing.popitem(last=False)
+        user = {"user_id": conn.account.user_id, "display_name": conn.account.display_name}
+        await self._fan_out("chat:typing", conversation, conn, lambda name: {"conversation": name, **user})
+        return ok()
+
+    async def read(self, conn: LocalConnection, body: wire.ChatRead) -> Ack:
+        conversation = conversation_of(body.conversation, conn.account.user_id)
+        await self._may_read(conn, conversation)
+        await self.repository.mark_read(conn.account.user_id, conversation.key, body.seq)
+        return ok()
