@@ -133,3 +133,59 @@ def test_production_mode_refuses_to_start_without_its_secrets(
     assert result.returncode == 2
     assert complaint in result.stderr
     assert not (tmp_path / "var").exists()  # no secret was generated behind the operator's back
+
+
+def test_purge_chat_erases_old_bodies_and_audits_without_text(tmp_path: Path, deployment_env: dict[str, str]) -> None:
+    import asyncio
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from server.db.engine import create_engine, session_factory
+    from server.db.models import AuditEntry, ChatMessage, Conversation, User
+
+    assert haven("user", "create", *ADMIN, cwd=tmp_path, env=deployment_env).returncode == 0
+    url = deployment_env.get("HAVEN_DATABASE_URL") or f"sqlite+aiosqlite:///{tmp_path / 'var' / 'haven.db'}"
+
+    async def seed() -> None:
+        engine = create_engine(url)
+        async with session_factory(engine).begin() as session:
+            sender = await session.scalar(select(User.id))
+            conversation = Conversation(
+                id=uuid.uuid4(), key=f"room:{uuid.uuid4()}", kind="room", last_seq=2, created_at=datetime.now(UTC)
+            )
+            session.add(conversation)
+            await session.flush()
+            for seq, age in ((1, 40), (2, 1)):
+                session.add(
+                    ChatMessage(
+                        id=uuid.uuid4(),
+                        conversation_id=conversation.id,
+                        seq=seq,
+                        sender_id=sender,
+                        client_id=f"c{seq}",
+                        body=f"secret words {seq}",
+                        sent_at=datetime.now(UTC) - timedelta(days=age),
+                    )
+                )
+        await engine.dispose()
+
+    async def read() -> tuple[list[tuple[int, str | None]], list[AuditEntry]]:
+        engine = create_engine(url)
+        async with session_factory(engine)() as session:
+            rows = (await session.execute(select(ChatMessage.seq, ChatMessage.body).order_by(ChatMessage.seq))).all()
+            audits = list((await session.execute(select(AuditEntry).where(AuditEntry.action == "chat.purge"))).scalars())
+        await engine.dispose()
+        return [tuple(r) for r in rows], audits  # type: ignore[misc]
+
+    asyncio.run(seed())
+    result = haven("purge-chat", "--older-than-days", "30", cwd=tmp_path, env=deployment_env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"erased": 1, "older_than_days": 30}
+    rows, audits = asyncio.run(read())
+    assert rows == [(1, None), (2, "secret words 2")]
+    assert len(audits) == 1
+    assert audits[0].detail["erased"] == 1
+    assert "secret" not in repr(audits[0].detail)
+    assert haven("purge-chat", "--older-than-days", "-1", cwd=tmp_path, env=deployment_env).returncode == 2

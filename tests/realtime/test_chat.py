@@ -233,7 +233,7 @@ async def test_direct_messages_between_a_paired_mentor_and_mentee(api: Api, admi
 
 
 async def test_a_client_id_reused_for_another_conversation_is_a_conflict(cohort: Cohort) -> None:
-    fac, pip, _ = await in_room(cohort)
+    _, pip, _ = await in_room(cohort)
     await pip.call("chat:send", {"conversation": f"room:{cohort.group_id}", "body": "a", "client_id": "same"})
     ack = await pip.call(
         "chat:send", {"conversation": f"dm:{cohort.facilitator.user_id}", "body": "b", "client_id": "same"}
