@@ -14,7 +14,7 @@ from tests.realtime.conftest import Cohort, make_cohort
 from tests.support import databases
 from tests.support.api import Api
 from tests.support.processes import Node, clean_env, create_admin, start_node
-from tests.support.services import PrivateRedis
+from tests.support.services import PrivatePostgres, PrivateRedis
 
 # Short timers so that faults resolve within a test: grace 2 s, presence 2 s, sweeps every 0.2 s.
 GRACE_SECONDS = 2
@@ -97,5 +97,24 @@ async def own_redis() -> AsyncIterator[PrivateRedis]:
 @pytest.fixture
 async def cluster_own_redis(tmp_path: Path, cluster_database: str, own_redis: PrivateRedis) -> AsyncIterator[Cluster]:
     made = await make_cluster(tmp_path, cluster_database, own_redis.url)
+    yield made
+    await close_cluster(made)
+
+
+@pytest.fixture
+async def own_postgres() -> AsyncIterator[PrivatePostgres]:
+    """A PostgreSQL of this test's own, which it may halt and resume (durable, so a halt loses no commit)."""
+    server = PrivatePostgres(durable=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def cluster_own_postgres(
+    tmp_path: Path, own_postgres: PrivatePostgres, redis_server_url: str
+) -> AsyncIterator[Cluster]:
+    url = await databases.create_database(own_postgres.url)
+    made = await make_cluster(tmp_path, url, redis_server_url)
     yield made
     await close_cluster(made)

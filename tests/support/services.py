@@ -60,6 +60,8 @@ class PrivatePostgres:
 
     port: int = field(default_factory=free_port)
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="haven-pg-")))
+    # Fast by default (tests never crash it); a test that halts the server needs commits that survive a crash.
+    durable: bool = False
 
     @property
     def url(self) -> str:
@@ -77,16 +79,34 @@ class PrivatePostgres:
             check=True,
             capture_output=True,
         )
-        options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        self.resume()
+
+    def halt(self) -> None:
+        """Stop the server abruptly, keeping its data, as an outage would."""
         subprocess.run(
             [
-                *prefix,
-                str(bindir / "pg_ctl"),
+                *_as_postgres_user(),
+                str(_postgres_bindir() / "pg_ctl"),
                 "-D",
-                str(data),
+                str(self.root / "data"),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            check=False,
+            capture_output=True,
+        )
+
+    def resume(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        subprocess.run(
+            [
+                *_as_postgres_user(),
+                str(_postgres_bindir() / "pg_ctl"),
+                "-D",
+                str(self.root / "data"),
                 "-o",
                 options,
                 "-l",
@@ -99,12 +119,7 @@ class PrivatePostgres:
         )
 
     def stop(self) -> None:
-        bindir = _postgres_bindir()
-        subprocess.run(
-            [*_as_postgres_user(), str(bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop"],
-            check=False,
-            capture_output=True,
-        )
+        self.halt()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
