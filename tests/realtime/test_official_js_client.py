@@ -46,3 +46,42 @@ async def test_the_official_javascript_client(cohort: Cohort) -> None:
     assert seen["signal"]["candidate"]["sdpMLineIndex"] == 0
     assert seen["end"] == {"ok": True}
     assert seen["ended"] == {"room_id": cohort.group_id}
+
+
+CHAT_SCRIPT = Path(__file__).parent / "js" / "official_chat_client.mjs"
+
+
+async def test_the_official_javascript_client_in_both_kinds_of_chat(cohort: Cohort) -> None:
+    api = cohort.api
+    mentor_id, mentor_token = await api.user(cohort.admin, "js-mentor@example.org", "mentor", "Morgan")
+    mentee = cohort.participants[0]
+    status, _ = await api.call("POST", "/api/pairings", cohort.admin, {"mentor_id": mentor_id, "mentee_id": mentee.user_id})
+    assert status == 201
+    node = shutil.which("node")
+    assert node is not None
+    process = await asyncio.create_subprocess_exec(
+        node,
+        str(CHAT_SCRIPT),
+        cohort.url,
+        cohort.group_id,
+        cohort.facilitator.token,
+        mentee.token,
+        mentor_token,
+        mentee.user_id,
+        mentor_id,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, (out, err)
+    seen = json.loads(out)
+    assert seen["send"]["ok"] is True
+    assert seen["send"]["message"]["seq"] == 1
+    assert seen["message"]["body"] == "Hello from the browser client"
+    assert seen["message"]["conversation"] == f"room:{cohort.group_id}"
+    assert seen["repeat"]["message"] == seen["send"]["message"]
+    assert [m["seq"] for m in seen["history"]["messages"]] == [1]
+    assert seen["too_long"]["error"]["code"] == "invalid_request"
+    assert seen["dm_send"]["message"]["seq"] == 1
+    assert seen["dm_message"]["conversation"] == f"dm:{mentor_id}"
+    assert [m["body"] for m in seen["dm_history"]["messages"]] == ["Thinking of you"]
