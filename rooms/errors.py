@@ -33,4 +33,3 @@ class RoomLocked(RoomError):
 
 class RoomFull(RoomError):
     code = "room_full"
-

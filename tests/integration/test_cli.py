@@ -175,7 +175,9 @@ def test_purge_chat_erases_old_bodies_and_audits_without_text(tmp_path: Path, de
         engine = create_engine(url)
         async with session_factory(engine)() as session:
             rows = (await session.execute(select(ChatMessage.seq, ChatMessage.body).order_by(ChatMessage.seq))).all()
-            audits = list((await session.execute(select(AuditEntry).where(AuditEntry.action == "chat.purge"))).scalars())
+            audits = list(
+                (await session.execute(select(AuditEntry).where(AuditEntry.action == "chat.purge"))).scalars()
+            )
         await engine.dispose()
         return [tuple(r) for r in rows], audits  # type: ignore[misc]
 

@@ -1,9 +1,10 @@
-// The group room: lobby, roster, raised hands, mesh video, and the facilitator's controls.
+// The group room: lobby, roster, raised hands, mesh video, chat, and the facilitator's controls.
 // Everything the server sends is shown through text nodes (dom.js); nothing is parsed as HTML.
 import { io } from "socket.io-client";
 import { getGroup } from "../api.js";
 import { h, setAlert } from "../dom.js";
 import { getToken } from "../session.js";
+import { createChat } from "../room/chat.js";
 import { Mesh } from "../room/mesh.js";
 import { MEDIA_PROBLEMS, openLocalMedia, stopStream, trackOf } from "../room/media.js";
 
@@ -107,7 +108,17 @@ export async function render(root, { navigate, signal, params = {} }) {
       h("h3", { id: "hands-title" }, "Raised hands"), handQueue, handsEmpty),
     facilitatorPanel,
   );
-  const stage = h("div", { class: "stage stack" }, videos, controls);
+  const chat = createChat({
+    conversation: `room:${roomId}`,
+    request: (event, payload) => request(event, payload),
+    showError: (message) => {
+      if (!signal.aborted) setAlert(error, message);
+    },
+    clearError: () => setAlert(error, ""),
+    getSelf: () => self,
+    nameOf: (userId) => participants.get(userId)?.display_name || null,
+  });
+  const stage = h("div", { class: "stage stack" }, videos, controls, chat.el);
   const layout = h("div", { class: "room-layout" }, stage, people);
 
   const section = h("section", { class: "room stack", "aria-labelledby": "room-title" },
@@ -533,6 +544,7 @@ export async function render(root, { navigate, signal, params = {} }) {
     layout.hidden = phase === "over";
     people.hidden = phase !== "joined";
     controls.hidden = phase === "over";
+    if (phase !== "joined") chat.leave();
     renderFacilitator();
     updateControls();
   }
@@ -554,6 +566,7 @@ export async function render(root, { navigate, signal, params = {} }) {
     }
     showPhase();
     renderAll();
+    chat.enter(payload.chat); // loads the history, or catches up after a reconnect
   }
 
   function goWaiting(detail) {
@@ -802,6 +815,16 @@ export async function render(root, { navigate, signal, params = {} }) {
     showNotice(`A facilitator invited you to turn your ${KIND_WORD[kind]} back on, if you would like to.`, actions, kind);
   }));
 
+  socket.on("chat:message", (message) => {
+    if (!signal.aborted) chat.received(message);
+  });
+  socket.on("chat:deleted", (data) => {
+    if (!signal.aborted) chat.deleted(data);
+  });
+  socket.on("chat:typing", (data) => {
+    if (!signal.aborted) chat.typing(data);
+  });
+
   socket.on("rtc:signal", (message) => {
     if (!signal.aborted && phase === "joined") handleSignal(message);
   });
@@ -814,6 +837,7 @@ export async function render(root, { navigate, signal, params = {} }) {
     for (const t of timers) clearTimeout(t);
     timers.clear();
     dropMesh();
+    chat.destroy();
     stopStream(localStream);
     localStream = null;
     localVideo.srcObject = null;

@@ -1,0 +1,559 @@
+// The group room's chat: history, live messages, sending (safe to retry), deletion, typing and read marks.
+// Everything from the server is shown through text nodes (dom.js); nothing is parsed as HTML.
+//
+// Ordering and catching up: messages are kept in `seq` order and de-duplicated by `id`. `contiguous` is the
+// highest seq up to which nothing is missing (from the first message loaded on); live events are delivered at
+// most once, so a reconnect (a fresh room entry) or a gap in the live seqs asks `chat:history` with
+// `after_seq: contiguous` until a page comes back empty.
+import { h } from "../dom.js";
+
+export const MAX_CHARS = 4000;
+const PAGE = 50;
+const CATCH_UP_PAGE = 200;
+const MAX_CATCH_UP_PAGES = 100; // 20,000 messages: a bound, never reached in practice
+const TYPING_SEND_EVERY_MS = 2000;
+const TYPING_SHOW_MS = 3000;
+const READ_EVERY_MS = 1000;
+const RETRY_MS = 3000;
+const GAP_WAIT_MS = 500; // live events from several nodes may arrive slightly out of order
+const NEAR_BOTTOM_PX = 64;
+
+// A client id for chat:send (1 to 64 of A-Za-z0-9_.:-). crypto.randomUUID needs a secure context.
+export function newClientId() {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// Server timestamps are ISO 8601 in UTC, with microseconds, and without an offset when read back from SQLite.
+export function parseSentAt(value) {
+  if (typeof value !== "string" || !value) return null;
+  let s = value.trim().replace(" ", "T").replace(/(\.\d{3})\d+/, "$1");
+  if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(s)) s += "Z";
+  const date = new Date(s);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+export function formatTime(date, now = new Date()) {
+  const sameDay = date.toDateString() === now.toDateString();
+  return sameDay
+    ? date.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" })
+    : date.toLocaleString([], { day: "numeric", month: "short", hour: "numeric", minute: "2-digit" });
+}
+
+// What the person typed, as it is sent: tabs become spaces (the server refuses control characters other than
+// newlines), leading blank lines and trailing spaces go.
+export function cleanBody(text) {
+  return String(text).replace(/\r\n?/g, "\n").replace(/\t/g, "    ").replace(/^(?:[ \u00a0]*\n)+/, "").trimEnd();
+}
+
+export function typingText(names) {
+  if (names.length === 0) return "";
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+  return "Several people are typing…";
+}
+
+function isMessage(m) {
+  return Boolean(m && typeof m === "object" && typeof m.id === "string" && Number.isInteger(m.seq) && m.seq > 0);
+}
+
+// Index at which a seq goes in an array sorted by seq.
+export function insertionIndex(records, seq) {
+  let lo = 0;
+  let hi = records.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (records[mid].seq < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function errorText(ack, fallback) {
+  const message = ack?.error?.message;
+  return typeof message === "string" && message.trim() ? message : fallback;
+}
+
+function sendError(ack) {
+  if (ack?.error?.code === "invalid_request") {
+    return "This message could not be sent as written. Please check it for unusual characters and try again.";
+  }
+  return errorText(ack, "Your message was not sent. Please try again.");
+}
+
+// options: conversation ("room:<id>", until the join names it), request(event, payload) -> Promise<ack>,
+// showError(text), clearError(), getSelf() -> {user_id, role}, nameOf(user id) -> display name.
+export function createChat({ conversation: initialConversation, request, showError, clearError, getSelf, nameOf }) {
+  // -- the panel --------------------------------------------------------------------------------------
+  const heading = h("h3", { id: "chat-title" }, "Chat");
+  const earlier = h("button", { type: "button", id: "chat-earlier", class: "button button-small button-quiet",
+    hidden: true }, "Show earlier messages");
+  const empty = h("p", { id: "chat-empty", class: "muted" }, "No messages yet. You can write to the group here.");
+  const loadNote = h("p", { id: "chat-load-note", class: "muted", hidden: true });
+  const list = h("ol", { id: "chat-messages", class: "chat-messages", "aria-live": "polite",
+    "aria-relevant": "additions text", "aria-labelledby": "chat-title" });
+  const scroller = h("div", { class: "chat-scroll", role: "region", "aria-label": "Chat messages", tabindex: "0" },
+    earlier, empty, loadNote, list);
+  const typing = h("p", { id: "chat-typing", class: "chat-typing muted", role: "status" });
+  const hint = h("p", { id: "chat-hint", class: "muted chat-hint" }, "Enter sends. Shift+Enter starts a new line.");
+  const input = h("textarea", { id: "chat-input", name: "message", rows: "2", maxlength: String(MAX_CHARS),
+    "aria-describedby": "chat-hint", autocomplete: "off", spellcheck: "true" });
+  const sendButton = h("button", { type: "submit", id: "chat-send", class: "button" }, "Send");
+  const form = h("form", { id: "chat-form", class: "chat-form", novalidate: true },
+    h("label", { for: "chat-input" }, "Message to the group"), input, hint,
+    h("div", { class: "chat-form-actions" }, sendButton));
+  const el = h("section", { id: "chat", class: "panel stack chat", "aria-labelledby": "chat-title", hidden: true },
+    heading, scroller, typing, form);
+
+  // -- state ------------------------------------------------------------------------------------------
+  let conversation = initialConversation ? String(initialConversation).toLowerCase() : null;
+  let active = false; // in the room: may send, marks read
+  let destroyed = false;
+  let loaded = false; // the latest page has been loaded once
+  let contiguous = 0; // nothing is missing up to this seq
+  let highest = 0; // the highest seq seen
+  let readSeq = 0;
+  let lastReadAt = 0;
+  let readTimer = null;
+  let lastTypingAt = -Infinity;
+  let draft = null; // {text, clientId}: the last text tried, so a retry reuses its client id
+  let sending = false;
+  let syncing = null;
+  let syncAgain = false;
+  let refreshOnSync = false;
+  let gapTimer = null;
+  let retryTimer = null;
+  let renderedFor = "";
+  const byId = new Map(); // id -> record
+  const bySeq = new Map(); // seq -> record
+  const ordered = []; // records with a seq, by seq
+  const pending = []; // own records waiting for their ack, in the order sent
+  const typers = new Map(); // user id -> {name, timer}
+
+  const sameConversation = (name) => typeof name === "string" && name.toLowerCase() === conversation;
+  const selfId = () => getSelf()?.user_id || null;
+  const isFacilitator = () => getSelf()?.role === "facilitator";
+
+  // -- rendering --------------------------------------------------------------------------------------
+  function nearBottom() {
+    return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  function scrollToBottom() {
+    scroller.scrollTop = scroller.scrollHeight;
+  }
+
+  function updateEmpty() {
+    empty.hidden = ordered.length > 0 || pending.length > 0 || !loaded;
+  }
+
+  function renderItem(rec) {
+    const mine = Boolean(rec.sender_id && rec.sender_id === selfId());
+    const li = rec.li || (rec.li = h("li", { class: "chat-message", tabindex: "-1" }));
+    const hadFocus = li.contains(document.activeElement) && document.activeElement !== li;
+    li.className = ["chat-message", mine && "mine", rec.pending && "pending", rec.deleted && "deleted"]
+      .filter(Boolean).join(" ");
+    for (const [key, value] of [["id", rec.id], ["seq", rec.seq], ["senderId", rec.sender_id]]) {
+      if (value === undefined || value === null) delete li.dataset[key];
+      else li.dataset[key] = String(value);
+    }
+    const name = rec.display_name || "Someone";
+    const when = parseSentAt(rec.sent_at);
+    const time = when ? formatTime(when) : "";
+    const meta = h("p", { class: "chat-meta" },
+      h("span", { class: "chat-author" }, name, mine ? " (you)" : ""),
+      when && h("time", { class: "chat-time", datetime: when.toISOString() }, time),
+      rec.pending && h("span", { class: "chat-state" }, "Sending…"),
+    );
+    const body = rec.deleted
+      ? h("p", { class: "chat-body chat-tombstone" }, "Message deleted")
+      : h("p", { class: "chat-body" }, rec.body);
+    const canDelete = !rec.pending && !rec.deleted && rec.id && (isFacilitator() || mine);
+    const remove = canDelete && h("button", { type: "button", class: "button button-small button-quiet delete-message",
+      "data-id": rec.id, "aria-label": `Delete message from ${name}${time ? `, ${time}` : ""}` }, "Delete");
+    li.replaceChildren(h("div", { class: "chat-content" }, meta, body), ...(remove ? [remove] : []));
+    if (hadFocus) (li.querySelector("button.delete-message") || li).focus();
+    return li;
+  }
+
+  // Puts a record's item in its place: by seq among the sent messages, before the pending ones.
+  function place(rec) {
+    const i = ordered.indexOf(rec);
+    const next = ordered[i + 1]?.li || pending.find((p) => p.li?.isConnected)?.li || null;
+    list.insertBefore(rec.li, next);
+  }
+
+  function addRecord(rec) {
+    const i = insertionIndex(ordered, rec.seq);
+    ordered.splice(i, 0, rec);
+    byId.set(rec.id, rec);
+    bySeq.set(rec.seq, rec);
+    if (rec.seq > highest) highest = rec.seq;
+    renderItem(rec);
+    place(rec);
+  }
+
+  function advanceContiguous() {
+    while (bySeq.has(contiguous + 1)) contiguous += 1;
+  }
+
+  // A message from history or a live event; returns true when it is new here.
+  function upsert(m) {
+    const existing = byId.get(m.id);
+    const deleted = m.deleted === true || m.body === null || m.body === undefined;
+    if (existing) {
+      if (deleted && !existing.deleted) markDeleted(existing);
+      return false;
+    }
+    if (bySeq.has(m.seq)) return false; // defensive: one message per seq
+    addRecord({ id: m.id, seq: m.seq, sender_id: m.sender_id, display_name: m.display_name,
+      body: deleted ? null : String(m.body), sent_at: m.sent_at, deleted });
+    return true;
+  }
+
+  function markDeleted(rec) {
+    rec.deleted = true;
+    rec.body = null;
+    renderItem(rec);
+  }
+
+  function rerenderAll() {
+    list.setAttribute("aria-busy", "true");
+    for (const rec of ordered) renderItem(rec);
+    list.removeAttribute("aria-busy");
+  }
+
+  // Adds a batch (history), keeping the view where the person was reading.
+  function addBatch(messages, { stick = true, keepTop = false } = {}) {
+    const wasNearBottom = nearBottom();
+    const heightBefore = scroller.scrollHeight;
+    const topBefore = scroller.scrollTop;
+    list.setAttribute("aria-busy", "true");
+    let added = 0;
+    for (const m of messages) if (isMessage(m) && upsert(m)) added += 1;
+    list.removeAttribute("aria-busy");
+    updateEmpty();
+    if (keepTop) scroller.scrollTop = topBefore + (scroller.scrollHeight - heightBefore);
+    else if (stick && wasNearBottom) scrollToBottom();
+    return added;
+  }
+
+  // -- typing -----------------------------------------------------------------------------------------
+  function renderTyping() {
+    typing.textContent = typingText([...typers.values()].map((t) => t.name));
+  }
+
+  function stopTyping(userId) {
+    const t = typers.get(userId);
+    if (!t) return;
+    clearTimeout(t.timer);
+    typers.delete(userId);
+    renderTyping();
+  }
+
+  function clearTypers() {
+    for (const t of typers.values()) clearTimeout(t.timer);
+    typers.clear();
+    renderTyping();
+  }
+
+  input.addEventListener("input", () => {
+    if (!active || sending || !input.value.trim()) return;
+    const now = Date.now();
+    if (now - lastTypingAt < TYPING_SEND_EVERY_MS) return;
+    lastTypingAt = now;
+    request("chat:typing", { conversation }); // best effort: nothing to tell the person if it is lost
+  });
+
+  // -- read marks -------------------------------------------------------------------------------------
+  function scheduleRead() {
+    if (!active || destroyed || readTimer || highest <= readSeq) return;
+    if (document.visibilityState !== "visible") return;
+    readTimer = setTimeout(sendRead, Math.max(0, lastReadAt + READ_EVERY_MS - Date.now()));
+  }
+
+  async function sendRead() {
+    readTimer = null;
+    if (!active || destroyed || highest <= readSeq || document.visibilityState !== "visible") return;
+    const seq = highest;
+    lastReadAt = Date.now();
+    const ack = await request("chat:read", { conversation, seq });
+    if (ack.ok && seq > readSeq) readSeq = seq;
+    if (ack.ok) scheduleRead(); // more may have come meanwhile
+  }
+
+  const onVisibility = () => scheduleRead();
+  document.addEventListener("visibilitychange", onVisibility);
+
+  // -- loading and catching up ------------------------------------------------------------------------
+  function showLoadProblem(text) {
+    loadNote.textContent = text;
+    loadNote.hidden = !text;
+  }
+
+  async function loadLatest() {
+    list.setAttribute("aria-busy", "true");
+    const ack = await request("chat:history", { conversation, limit: PAGE });
+    list.removeAttribute("aria-busy");
+    if (destroyed) return true;
+    if (!ack.ok || !Array.isArray(ack.messages)) return false;
+    const wasLoaded = loaded;
+    loaded = true;
+    addBatch(ack.messages, { stick: false });
+    const seqs = ack.messages.filter(isMessage).map((m) => m.seq);
+    if (!wasLoaded) {
+      contiguous = seqs.length ? Math.max(...seqs) : 0;
+      advanceContiguous();
+      earlier.hidden = !(seqs.length >= PAGE && Math.min(...seqs) > 1);
+      scrollToBottom();
+      checkGap(); // live messages that came before the page may have left a gap
+    }
+    updateEmpty();
+    return true;
+  }
+
+  async function catchUp() {
+    for (let page = 0; page < MAX_CATCH_UP_PAGES; page += 1) {
+      const from = contiguous;
+      const ack = await request("chat:history", { conversation, after_seq: from, limit: CATCH_UP_PAGE });
+      if (destroyed) return true;
+      if (!ack.ok || !Array.isArray(ack.messages)) return false;
+      const seqs = ack.messages.filter(isMessage).map((m) => m.seq);
+      if (seqs.length === 0) return true;
+      addBatch(ack.messages);
+      // Seqs have no gaps, so a page after `from` is everything up to its last seq.
+      contiguous = Math.max(contiguous, ...seqs);
+      advanceContiguous();
+      if (contiguous <= from) return true; // defensive: no progress
+    }
+    return true;
+  }
+
+  async function syncOnce() {
+    if (!loaded) return loadLatest();
+    // A fresh entry after a drop: deletions of recent messages may have been missed too.
+    if (refreshOnSync) {
+      refreshOnSync = false;
+      if (!(await loadLatest())) {
+        refreshOnSync = true;
+        return false;
+      }
+    }
+    return catchUp();
+  }
+
+  function sync() {
+    if (syncing) {
+      syncAgain = true;
+      return syncing;
+    }
+    syncing = (async () => {
+      let ok = true;
+      do {
+        syncAgain = false;
+        ok = await syncOnce();
+      } while (ok && syncAgain && !destroyed);
+      if (destroyed) return;
+      showLoadProblem(ok ? "" : "Messages could not be loaded just now. Trying again…");
+      if (!ok && active && !retryTimer) {
+        retryTimer = setTimeout(() => {
+          retryTimer = null;
+          if (active) sync();
+        }, RETRY_MS);
+      }
+      scheduleRead();
+    })().finally(() => {
+      syncing = null;
+    });
+    return syncing;
+  }
+
+  function checkGap() {
+    if (!loaded || highest <= contiguous || gapTimer) return;
+    gapTimer = setTimeout(() => {
+      gapTimer = null;
+      if (active && highest > contiguous) sync();
+    }, GAP_WAIT_MS);
+  }
+
+  earlier.addEventListener("click", async () => {
+    const first = ordered[0];
+    if (!first || earlier.getAttribute("aria-busy") === "true") return;
+    earlier.setAttribute("aria-busy", "true");
+    const ack = await request("chat:history", { conversation, before_seq: first.seq, limit: PAGE });
+    earlier.removeAttribute("aria-busy");
+    if (destroyed) return;
+    if (!ack.ok || !Array.isArray(ack.messages)) {
+      showError("Earlier messages could not be loaded just now. Please try again.");
+      return;
+    }
+    addBatch(ack.messages, { keepTop: true });
+    const seqs = ack.messages.filter(isMessage).map((m) => m.seq);
+    earlier.hidden = seqs.length < PAGE || Math.min(...seqs) <= 1;
+    if (earlier.hidden) scroller.focus();
+  });
+
+  // -- sending ----------------------------------------------------------------------------------------
+  function setSending(value) {
+    sending = value;
+    input.readOnly = value;
+    sendButton.setAttribute("aria-disabled", String(value));
+    if (value) form.setAttribute("aria-busy", "true");
+    else form.removeAttribute("aria-busy");
+  }
+
+  async function send() {
+    if (!active || sending || destroyed) return;
+    const text = cleanBody(input.value);
+    if (!text.trim()) {
+      // Prevented here; the server would refuse a blank body with invalid_request.
+      showError("Your message is empty. Write something before sending.");
+      input.focus();
+      return;
+    }
+    clearError();
+    const clientId = draft && draft.text === text ? draft.clientId : newClientId();
+    draft = { text, clientId };
+    const self = getSelf() || {};
+    const rec = { clientId, body: text, sender_id: self.user_id, display_name: nameOf(self.user_id) || "You",
+      pending: true };
+    pending.push(rec);
+    renderItem(rec);
+    list.append(rec.li);
+    updateEmpty();
+    scrollToBottom();
+    setSending(true);
+    const ack = await request("chat:send", { conversation, body: text, client_id: clientId });
+    if (destroyed) return;
+    setSending(false);
+    pending.splice(pending.indexOf(rec), 1);
+    const stored = ack.ok ? ack.message : null;
+    if (!stored || typeof stored.id !== "string" || !Number.isInteger(stored.seq)) {
+      rec.li.remove();
+      updateEmpty();
+      showError(sendError(ack)); // the text stays in the box; sending again reuses its client id
+      input.focus();
+      return;
+    }
+    draft = null;
+    if (cleanBody(input.value) === text) input.value = "";
+    lastTypingAt = -Infinity;
+    rec.li.remove();
+    if (!byId.has(stored.id)) { // else a catch-up brought it before the ack: it is already here
+      Object.assign(rec, { id: stored.id, seq: stored.seq, sent_at: stored.sent_at, pending: false });
+      const stick = nearBottom();
+      addRecord(rec);
+      if (stick) scrollToBottom();
+    }
+    advanceContiguous();
+    checkGap();
+    updateEmpty();
+    scheduleRead();
+    if (document.activeElement === sendButton || document.activeElement === document.body) input.focus();
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    send();
+  });
+
+  input.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+    if (event.altKey) return;
+    event.preventDefault();
+    send();
+  });
+
+  // -- deleting ---------------------------------------------------------------------------------------
+  list.addEventListener("click", async (event) => {
+    const btn = event.target.closest?.("button.delete-message");
+    if (!btn || !list.contains(btn) || btn.getAttribute("aria-busy") === "true") return;
+    const rec = byId.get(btn.dataset.id);
+    if (!rec || rec.deleted) return;
+    const mine = rec.sender_id === selfId();
+    const question = mine
+      ? "Delete your message? Everyone will see \u201cMessage deleted\u201d in its place."
+      : `Delete this message from ${rec.display_name || "this person"}? `
+        + "Everyone will see \u201cMessage deleted\u201d in its place.";
+    if (!window.confirm(question)) return;
+    btn.setAttribute("aria-busy", "true");
+    clearError();
+    const ack = await request("chat:delete", { conversation, id: rec.id });
+    if (destroyed) return;
+    btn.removeAttribute("aria-busy");
+    if (!ack.ok) {
+      showError(errorText(ack, "The message was not deleted. Please try again."));
+      return;
+    }
+    // chat:deleted goes to everyone else, not to this connection.
+    if (!rec.deleted) markDeleted(rec);
+    rec.li.focus();
+  });
+
+  // -- the room's side --------------------------------------------------------------------------------
+  return {
+    el,
+
+    // Entering the room (the join ack or room:admitted), also again after a reconnect.
+    enter(info) {
+      if (destroyed) return;
+      if (typeof info?.conversation === "string" && info.conversation) conversation = info.conversation.toLowerCase();
+      const who = `${selfId()}:${getSelf()?.role}`;
+      if (who !== renderedFor) {
+        renderedFor = who;
+        if (ordered.length) rerenderAll();
+      }
+      if (loaded) refreshOnSync = true;
+      active = true;
+      el.hidden = false;
+      sync();
+    },
+
+    // Waiting, sent to the lobby, or the visit is over.
+    leave() {
+      active = false;
+      el.hidden = true;
+      clearTypers();
+      clearTimeout(readTimer);
+      readTimer = null;
+    },
+
+    received(m) {
+      if (destroyed || !isMessage(m) || !sameConversation(m.conversation)) return;
+      const stick = nearBottom();
+      if (upsert(m)) {
+        updateEmpty();
+        if (stick) scrollToBottom();
+      }
+      if (m.sender_id) stopTyping(m.sender_id);
+      advanceContiguous();
+      checkGap();
+      scheduleRead();
+    },
+
+    deleted(d) {
+      if (destroyed || !d || !sameConversation(d.conversation)) return;
+      const rec = typeof d.id === "string" ? byId.get(d.id) : null;
+      if (rec && !rec.deleted) markDeleted(rec);
+    },
+
+    typing(t) {
+      if (destroyed || !active || !t || !sameConversation(t.conversation) || typeof t.user_id !== "string") return;
+      if (t.user_id === selfId()) return;
+      const before = typers.get(t.user_id);
+      if (before) clearTimeout(before.timer);
+      const timer = setTimeout(() => stopTyping(t.user_id), TYPING_SHOW_MS);
+      typers.set(t.user_id, { name: t.display_name || nameOf(t.user_id) || "Someone", timer });
+      renderTyping();
+    },
+
+    destroy() {
+      destroyed = true;
+      active = false;
+      clearTypers();
+      for (const t of [readTimer, gapTimer, retryTimer]) clearTimeout(t);
+      document.removeEventListener("visibilitychange", onVisibility);
+    },
+  };
+}
