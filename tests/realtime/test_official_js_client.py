@@ -55,7 +55,9 @@ async def test_the_official_javascript_client_in_both_kinds_of_chat(cohort: Coho
     api = cohort.api
     mentor_id, mentor_token = await api.user(cohort.admin, "js-mentor@example.org", "mentor", "Morgan")
     mentee = cohort.participants[0]
-    status, _ = await api.call("POST", "/api/pairings", cohort.admin, {"mentor_id": mentor_id, "mentee_id": mentee.user_id})
+    status, _ = await api.call(
+        "POST", "/api/pairings", cohort.admin, {"mentor_id": mentor_id, "mentee_id": mentee.user_id}
+    )
     assert status == 201
     node = shutil.which("node")
     assert node is not None
