@@ -119,6 +119,9 @@ class GroupRoom(RuleBasedStateMachine):
         for entered in joined:
             person = entered.member.user_id
             assert person not in self.barred or command == "admit", f"{person} was barred and came in by {command}"
+            # Someone a facilitator sent back to the lobby waits for admission, lobby or no lobby.
+            held = before is not None and any(w.user_id == person and w.held for w in before.lobby)
+            assert not held or command == "admit", f"{person} was held in the lobby and came in by {command}"
             if entered.member.role is Role.FACILITATOR:
                 continue
             if entered.admitted_by is None:
