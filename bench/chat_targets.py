@@ -12,6 +12,7 @@ Redis channel/prefix of its own.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import os
@@ -32,12 +33,10 @@ from bench.cpu import CpuProbe
 from bench.rooms import StderrTail, bounded
 from tests.support import databases
 from tests.support.api import Api
-from tests.support.processes import Node, clean_env, haven, start_node
+from tests.support.processes import ADMIN_EMAIL, ADMIN_PASSWORD, Node, clean_env, create_admin, start_node
 from tests.support.services import PrivatePostgres, PrivateRedis, free_port
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
-ADMIN_EMAIL = "admin@example.org"
-ADMIN_PASSWORD = "admin-password"  # noqa: S105 - a throwaway account on a private loopback server
 SETUP_CONCURRENCY = 8  # account creations in flight (each costs two argon2 hashes on the nodes' 2 cores)
 NODE_START_TIMEOUT = 30.0
 HAVEN_MAX_CAPACITY = 50  # the groups table's CHECK (capacity BETWEEN 2 AND 50)
@@ -126,7 +125,7 @@ class Services:
                         await databases.drop_database(url)
 
 
-class Deployment:
+class Deployment(abc.ABC):
     """Two nodes of one server; subclasses start them and make rooms of people."""
 
     name = ""
@@ -156,11 +155,13 @@ class Deployment:
         for name, node in zip(self.node_names, self.nodes, strict=True):
             self.services.probe.add(name, node.process.pid)
 
+    @abc.abstractmethod
     async def start(self) -> None:
-        raise NotImplementedError
+        """Start this target's two nodes on a fresh database."""
 
+    @abc.abstractmethod
     async def make_rooms(self, tag: str, count: int, size: int) -> list[RoomPlan]:
-        raise NotImplementedError
+        """``count`` rooms of ``size`` members, with their accounts and tokens."""
 
     async def stop(self) -> None:
         for node in self.nodes:
@@ -194,23 +195,7 @@ class HavenDeployment(Deployment):
             HAVEN_JWT_SECRET="bench-secret-" + secrets.token_hex(24),
             HAVEN_LOG_LEVEL="warning",
         )
-        created = await asyncio.to_thread(
-            haven,
-            "user",
-            "create",
-            "--email",
-            ADMIN_EMAIL,
-            "--name",
-            "Admin",
-            "--role",
-            "admin",
-            "--password",
-            ADMIN_PASSWORD,
-            cwd=self.workdir,
-            env=env,
-        )
-        if created.returncode != 0:
-            raise SetupError(f"haven user create failed: {created.stderr}")
+        await asyncio.to_thread(create_admin, self.workdir, env)
         started = await asyncio.gather(
             *(
                 asyncio.to_thread(start_node, self.workdir, {**env, "HAVEN_NODE_ID": f"node-{letter}"})

@@ -56,7 +56,7 @@ from bench.cpu import CLOCK_TICKS, CpuProbe, add_into, delta
 from bench.stats import summarize
 from tests.support import databases
 from tests.support.api import Api
-from tests.support.processes import Node, clean_env, haven, start_node
+from tests.support.processes import ADMIN_EMAIL, ADMIN_PASSWORD, Node, clean_env, create_admin, start_node
 from tests.support.services import PrivatePostgres, PrivateRedis
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -70,8 +70,6 @@ SETUP_CONCURRENCY = 6  # admin API requests in flight while creating users (argo
 ROUND_PAUSE = 0.2  # seconds between mute rounds
 IDLE_SECONDS = 3.0
 NODE_NAMES = ("node-a", "node-b")
-ADMIN_EMAIL = "admin@example.org"
-ADMIN_PASSWORD = "admin-password"  # noqa: S105 - a throwaway account on a private loopback server
 
 T = TypeVar("T")
 
@@ -276,23 +274,7 @@ class RoomsBench:
             HAVEN_JWT_SECRET="bench-secret-" + secrets.token_hex(24),
             HAVEN_LOG_LEVEL="warning",
         )
-        created = await asyncio.to_thread(
-            haven,
-            "user",
-            "create",
-            "--email",
-            ADMIN_EMAIL,
-            "--name",
-            "Admin",
-            "--role",
-            "admin",
-            "--password",
-            ADMIN_PASSWORD,
-            cwd=self.workdir,
-            env=env,
-        )
-        if created.returncode != 0:
-            raise BenchError(f"haven user create failed: {created.stderr}")
+        await asyncio.to_thread(create_admin, self.workdir, env)
         started = await asyncio.gather(
             *(asyncio.to_thread(start_node, self.workdir, {**env, "HAVEN_NODE_ID": name}) for name in NODE_NAMES),
             return_exceptions=True,

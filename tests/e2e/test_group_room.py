@@ -8,9 +8,9 @@ import time
 
 from playwright.async_api import Browser, Page, expect
 
-from tests.support.processes import Node, http
+from tests.e2e.people import WAIT_MS, facilitator_and_participant, sign_in_and_enter
+from tests.support.processes import Node
 
-WAIT_MS = 10_000
 MEDIA_WAIT_S = 15.0
 
 # Sums the decoded inbound video frames over the page's RTCPeerConnections (window.havenPeers).
@@ -31,45 +31,8 @@ async () => {
 
 
 def prepare(site: Node) -> dict[str, str]:
-    _, admin = http("POST", site.base + "/api/auth/login", {"email": "admin@example.org", "password": "admin-password"})
-    token = admin["token"]
-    ids: dict[str, str] = {}
-    for key, email, name, role in (
-        ("facilitator", "fran@example.org", "Fran", "facilitator"),
-        ("participant", "robin@example.org", "Robin", "participant"),
-    ):
-        status, user = http(
-            "POST",
-            site.base + "/api/users",
-            {"email": email, "display_name": name, "role": role, "password": f"{name.lower()}-password"},
-            token,
-        )
-        assert status == 201, user
-        ids[key] = user["id"]
     # Self-unmute is forbidden, so the participant's attempt after the facilitator's mute is refused.
-    status, group = http(
-        "POST",
-        site.base + "/api/groups",
-        {"name": "Thursday evening circle", "capacity": 6, "self_unmute_allowed": False},
-        token,
-    )
-    assert status == 201, group
-    ids["group"] = group["id"]
-    for key in ("facilitator", "participant"):
-        status, body = http(
-            "POST", site.base + f"/api/groups/{group['id']}/members", {"user_id": ids[key], "role": key}, token
-        )
-        assert status == 201, body
-    return ids
-
-
-async def sign_in_and_enter(page: Page, site: Node, email: str, password: str, group_id: str) -> None:
-    await page.goto(site.base + "/")
-    await page.fill("#email", email)
-    await page.fill("#password", password)
-    await page.click("#signin")
-    await page.click(f'#groups li.group[data-group-id="{group_id}"] .enter-room')
-    await expect(page).to_have_url(f"{site.base}/#/room/{group_id}", timeout=WAIT_MS)
+    return facilitator_and_participant(site, name="Thursday evening circle", self_unmute_allowed=False)
 
 
 async def frames_decoded_over(page: Page, minimum: int) -> int:

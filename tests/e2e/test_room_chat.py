@@ -10,9 +10,10 @@ from collections.abc import Callable
 
 from playwright.async_api import Browser, Locator, Page, expect
 
-from tests.support.processes import Node, http
+from tests.e2e.people import WAIT_MS, facilitator_and_participant
+from tests.e2e.people import sign_in_and_enter as enter
+from tests.support.processes import Node
 
-WAIT_MS = 10_000
 FIRST_LINE = "Hello everyone, I made it tonight."
 SECOND_LINE = "It has been a long week."
 REPLY = "Welcome, Robin. Glad you are here."
@@ -22,42 +23,12 @@ DELETED = re.compile(r"\bdeleted\b")
 
 
 def prepare(site: Node) -> dict[str, str]:
-    _, admin = http("POST", site.base + "/api/auth/login", {"email": "admin@example.org", "password": "admin-password"})
-    token = admin["token"]
-    ids: dict[str, str] = {}
-    for key, email, name in (
-        ("facilitator", "fran@example.org", "Fran"),
-        ("participant", "robin@example.org", "Robin"),
-    ):
-        status, user = http(
-            "POST",
-            site.base + "/api/users",
-            {"email": email, "display_name": name, "role": key, "password": f"{name.lower()}-password"},
-            token,
-        )
-        assert status == 201, user
-        ids[key] = user["id"]
     # No lobby: the participant enters at once while the facilitator is there.
-    status, group = http(
-        "POST", site.base + "/api/groups", {"name": "Chat circle", "capacity": 6, "lobby_enabled": False}, token
-    )
-    assert status == 201, group
-    ids["group"] = group["id"]
-    for key in ("facilitator", "participant"):
-        status, body = http(
-            "POST", site.base + f"/api/groups/{group['id']}/members", {"user_id": ids[key], "role": key}, token
-        )
-        assert status == 201, body
-    return ids
+    return facilitator_and_participant(site, name="Chat circle", lobby_enabled=False)
 
 
 async def sign_in_and_enter(page: Page, site: Node, email: str, password: str, group_id: str) -> None:
-    await page.goto(site.base + "/")
-    await page.fill("#email", email)
-    await page.fill("#password", password)
-    await page.click("#signin")
-    await page.click(f'#groups li.group[data-group-id="{group_id}"] .enter-room')
-    await expect(page).to_have_url(f"{site.base}/#/room/{group_id}", timeout=WAIT_MS)
+    await enter(page, site, email, password, group_id)
     await expect(page.locator("#chat")).to_be_visible(timeout=WAIT_MS)
 
 

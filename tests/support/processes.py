@@ -51,7 +51,8 @@ def create_admin(cwd: Path, env: dict[str, str]) -> None:
         cwd=cwd,
         env=env,
     )
-    assert created.returncode == 0, created.stderr
+    if created.returncode != 0:
+        raise RuntimeError(f"haven user create failed: {created.stderr}")
 
 
 def http(method: str, url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:

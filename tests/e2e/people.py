@@ -1,0 +1,51 @@
+"""The people of an end-to-end test: a facilitator and a participant of one group, and how they enter its room."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.async_api import Page, expect
+
+from tests.support.processes import ADMIN_EMAIL, ADMIN_PASSWORD, Node, http
+
+WAIT_MS = 10_000
+
+
+def facilitator_and_participant(site: Node, **group: Any) -> dict[str, str]:
+    """Fran (facilitator) and Robin (participant), both enrolled in a new group; returns their ids and the group's.
+
+    ``group`` adds settings to the group (capacity 6 by default). Passwords are ``fran-password``, ``robin-password``.
+    """
+    _, admin = http("POST", site.base + "/api/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    token = admin["token"]
+    ids: dict[str, str] = {}
+    for key, email, name in (
+        ("facilitator", "fran@example.org", "Fran"),
+        ("participant", "robin@example.org", "Robin"),
+    ):
+        status, user = http(
+            "POST",
+            site.base + "/api/users",
+            {"email": email, "display_name": name, "role": key, "password": f"{name.lower()}-password"},
+            token,
+        )
+        assert status == 201, user
+        ids[key] = user["id"]
+    status, created = http("POST", site.base + "/api/groups", {"capacity": 6, **group}, token)
+    assert status == 201, created
+    ids["group"] = created["id"]
+    for key in ("facilitator", "participant"):
+        status, body = http(
+            "POST", site.base + f"/api/groups/{created['id']}/members", {"user_id": ids[key], "role": key}, token
+        )
+        assert status == 201, body
+    return ids
+
+
+async def sign_in_and_enter(page: Page, site: Node, email: str, password: str, group_id: str) -> None:
+    await page.goto(site.base + "/")
+    await page.fill("#email", email)
+    await page.fill("#password", password)
+    await page.click("#signin")
+    await page.click(f'#groups li.group[data-group-id="{group_id}"] .enter-room')
+    await expect(page).to_have_url(f"{site.base}/#/room/{group_id}", timeout=WAIT_MS)
