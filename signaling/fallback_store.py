@@ -29,10 +29,13 @@ class FallbackRoomStore:
         self.changed: set[str] = set()
 
     def _remember(self, room_id: str, document: Document | None) -> None:
+        # Kept as given, not copied: this is on the path of every read (every chat message checks the room),
+        # the primary decodes a fresh document for each call, and documents handed out are only read. Copies
+        # are made where a document is handed to a change or read back while the primary is down.
         if document is None:
             self.copies.pop(room_id, None)
         elif room_id in self.copies or len(self.copies) < MAX_COPIES:
-            self.copies[room_id] = copy.deepcopy(document)
+            self.copies[room_id] = document
 
     def _went_down(self) -> None:
         if not self.down:

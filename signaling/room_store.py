@@ -45,7 +45,9 @@ def outage_as_unavailable() -> Iterator[None]:
 
 
 class RoomStore(Protocol):
-    async def read(self, room_id: str) -> Document | None: ...
+    async def read(self, room_id: str) -> Document | None:
+        """The current document, for reading only: change a room through ``update``."""
+        ...
 
     async def update(self, room_id: str, change: Callable[[Document | None], tuple[Document | None, R]]) -> R:
         """Apply `change` to the current document (None if absent) and store its result with compare-and-set.
