@@ -17,6 +17,7 @@ from redis.retry import Retry
 import signaling.mount
 from server import api, health, middleware, webclient
 from server.appkeys import DB, ENGINE, LOGIN_THROTTLE, METRICS, REDIS, SETTINGS
+from server.call_records import DatabaseCallRecords
 from server.chat_repository import DatabaseChatRepository
 from server.config import Settings
 from server.db.engine import create_engine, session_factory
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> web.Application:
             DatabaseRoomRecords(app[DB]),
             ConfiguredIceServers(settings),
             DatabaseChatRepository(app[DB]),
+            DatabaseCallRecords(app[DB]),
         ),
     )
     webclient.add_routes(app, settings.web_dir)

@@ -64,6 +64,10 @@ class Settings:
     chat_retention_days: int = 30
     redis_prefix: str = "haven:"
     node_id: str = ""
+    # One-on-one calls: how long a call rings before it counts as missed, and whether clients must relay all media
+    # through TURN ("relay", which keeps each side's address from the other) or may connect directly ("all").
+    call_ring_seconds: int = 45
+    call_ice_policy: str = "all"
 
     @property
     def is_sqlite(self) -> bool:
@@ -165,6 +169,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if not origin.startswith(("http://", "https://")) or origin.endswith("/"):
             raise ConfigError(f"HAVEN_ALLOWED_ORIGINS entries are scheme://host[:port], got {origin!r}")
 
+    call_ice_policy = env.get("HAVEN_CALL_ICE_POLICY") or "all"
+    if call_ice_policy not in {"all", "relay"}:
+        raise ConfigError("HAVEN_CALL_ICE_POLICY must be 'all' or 'relay'")
+    if call_ice_policy == "relay" and not (turn_urls and turn_secret):
+        raise ConfigError("HAVEN_CALL_ICE_POLICY=relay needs HAVEN_TURN_URLS and HAVEN_TURN_SECRET")
+
     log_level = (env.get("HAVEN_LOG_LEVEL") or "info").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("HAVEN_LOG_LEVEL must be debug, info, warning or error")
@@ -196,4 +206,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         chat_retention_days=_int(env, "HAVEN_CHAT_RETENTION_DAYS", 30, 0, 36_500),
         redis_prefix=_prefix(env.get("HAVEN_REDIS_PREFIX") or "haven:"),
         node_id=env.get("HAVEN_NODE_ID") or f"node-{secrets.token_hex(4)}",
+        call_ring_seconds=_int(env, "HAVEN_CALL_RING_SECONDS", 45, 1, 600),
+        call_ice_policy=call_ice_policy,
     )

@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, literal, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from rooms.model import GroupSettings, Role
 from server.db.models import Conversation, Group, GroupMembership, MemberRole, Pairing, User
 from server.tokens import InvalidToken, read_token
-from signaling.seams import Account, Enrolment
+from signaling.seams import Account, Contact, Enrolment
 
 
 def _uuid(value: str) -> uuid.UUID | None:
@@ -100,6 +100,40 @@ class DatabaseDirectory:
                 .limit(1)
             )
             return shared is not None
+
+    async def contacts(self, user_id: str) -> list[Contact]:
+        return await self._contacts(user_id, None)
+
+    async def contact(self, user_id: str, other_id: str) -> Contact | None:
+        other = _uuid(other_id)
+        if other is None:
+            return None
+        found = await self._contacts(user_id, other)
+        return found[0] if found else None
+
+    async def _contacts(self, user_id: str, only: uuid.UUID | None) -> list[Contact]:
+        me = _uuid(user_id)
+        if me is None:
+            return []
+        mentees = (
+            select(User.id, User.display_name, Pairing.id, literal("mentee"))
+            .join(Pairing, Pairing.mentee_id == User.id)
+            .where(Pairing.mentor_id == me)
+        )
+        mentors = (
+            select(User.id, User.display_name, Pairing.id, literal("mentor"))
+            .join(Pairing, Pairing.mentor_id == User.id)
+            .where(Pairing.mentee_id == me)
+        )
+        found: list[Contact] = []
+        async with self.db() as session:
+            for query in (mentees, mentors):
+                query = query.where(Pairing.active.is_(True), User.disabled_at.is_(None))
+                if only is not None:
+                    query = query.where(User.id == only)
+                for other, name, pairing, relationship in await session.execute(query):
+                    found.append(Contact(str(other), name, relationship, str(pairing)))
+        return sorted(found, key=lambda c: (c.display_name.casefold(), c.user_id))
 
     async def chat_last_seq(self, conversation: str) -> int:
         async with self.db() as session:

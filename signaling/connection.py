@@ -19,6 +19,8 @@ class LocalConnection:
     connected_at: float
     # The group room (or its lobby) this connection joined through this node, if any.
     room_id: str | None = None
+    # The call this connection last placed, answered or resumed (it may have ended since: always check).
+    call_id: str | None = None
     # The TCP transport under the WebSocket, so a client that stops reading can be cut off at once.
     transport: asyncio.BaseTransport | None = None
     # Held while the connection enters or leaves a room, so a disconnect (or a second join) arriving meanwhile

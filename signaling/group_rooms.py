@@ -157,14 +157,20 @@ class GroupRooms:
 
     async def _still_in(self, conn: LocalConnection, room_id: str) -> bool:
         """Whether this connection still holds a place (room or lobby) there; others may have ended it."""
+        return await self.holds_place(room_id, conn.account.user_id, conn.sid)
+
+    async def holds_place(self, room_id: str, user_id: str, sid: str) -> bool:
+        """Whether connection ``sid`` holds this person's place in the room or its lobby."""
         document = await self.store.read(room_id)
         if document is None:
             return False
         room = from_document(document)
-        member, waiting = room.member(conn.account.user_id), room.waiting(conn.account.user_id)
-        return (member is not None and member.peer_id == conn.sid) or (
-            waiting is not None and waiting.peer_id == conn.sid
-        )
+        member, waiting = room.member(user_id), room.waiting(user_id)
+        return (member is not None and member.peer_id == sid) or (waiting is not None and waiting.peer_id == sid)
+
+    async def in_room(self, conn: LocalConnection) -> bool:
+        """Whether this connection holds a place in a group room (or its lobby) now."""
+        return conn.room_id is not None and await self._still_in(conn, conn.room_id)
 
     async def leave(self, conn: LocalConnection, body: wire.RoomRef) -> Ack:
         async with conn.membership:
@@ -356,10 +362,5 @@ class GroupRooms:
         peers = {m.peer_id for m in room.members}
         if sender is None or sender.peer_id != conn.sid or body.to not in peers or body.to == conn.sid:
             raise not_authorized("You can only signal to peers in your room or call.")
-        message: dict[str, Any] = {"from": conn.sid, "type": body.type}
-        if body.type == "candidate":
-            message["candidate"] = None if body.candidate is None else body.candidate.model_dump(exclude_none=True)
-        else:
-            message["sdp"] = body.sdp
-        await self.sio.emit("rtc:signal", message, to=body.to)
+        await self.sio.emit("rtc:signal", wire.relayed(conn.sid, body), to=body.to)
         return ok()

@@ -15,14 +15,17 @@ import socketio
 from aiohttp import web
 
 from server.config import Settings
+from signaling.call_lines import Lines
+from signaling.calls import Calls
 from signaling.chat import Chat
+from signaling.contacts import ContactStatus
 from signaling.fallback_store import FallbackRoomStore
 from signaling.fan_out import FanOut
 from signaling.group_rooms import GroupRooms
 from signaling.namespace import HavenNamespace
 from signaling.presence import MemoryPresence, Presence, RedisPresence
 from signaling.room_store import MemoryRoomStore, RedisRoomStore, RoomStore
-from signaling.seams import ChatRepository, Directory, IceServers, RoomRecords
+from signaling.seams import CallRecords, ChatRepository, Directory, IceServers, RoomRecords
 from signaling.sweeper import Sweeper
 from signaling.wire import MAX_FRAME_BYTES
 
@@ -35,6 +38,8 @@ class Signaling:
     sio: socketio.AsyncServer
     namespace: HavenNamespace
     rooms: GroupRooms
+    calls: Calls
+    contacts: ContactStatus
     store: RoomStore
     presence: Presence
     sweeper: Sweeper
@@ -56,6 +61,7 @@ def build(
     records: RoomRecords,
     ice_servers: IceServers,
     chat_repository: ChatRepository,
+    call_records: CallRecords,
 ) -> Signaling:
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
@@ -69,20 +75,43 @@ def build(
         engineio_logger=False,
     )
     store: RoomStore
+    call_store: RoomStore
+    line_store: RoomStore
     presence: Presence
     if redis is None:
-        store = MemoryRoomStore()
+        store, call_store, line_store = MemoryRoomStore(), MemoryRoomStore(), MemoryRoomStore()
         presence = MemoryPresence(settings.node_id, ttl_seconds=settings.presence_ttl_seconds)
     else:
-        store = FallbackRoomStore(RedisRoomStore(redis, prefix=settings.redis_prefix))
-        presence = RedisPresence(
-            redis, settings.node_id, prefix=settings.redis_prefix, ttl_seconds=settings.presence_ttl_seconds
-        )
+        prefix = settings.redis_prefix
+        store = FallbackRoomStore(RedisRoomStore(redis, prefix=prefix))
+        # Calls have no fallback copy: their media is peer to peer and goes on while Redis is away; only acts on
+        # a call (answering, hanging up) wait for it.
+        call_store = RedisRoomStore(redis, prefix=prefix, kind="call")
+        line_store = RedisRoomStore(redis, prefix=prefix, kind="line")
+        presence = RedisPresence(redis, settings.node_id, prefix=prefix, ttl_seconds=settings.presence_ttl_seconds)
     rooms = GroupRooms(sio, store, presence, directory, records, ice_servers, settings.grace_seconds)
     chat = Chat(sio, chat_repository, directory, store)
+    lines = Lines(line_store, call_store)
+    contacts = ContactStatus(sio, directory, presence, lines)
+    calls = Calls(
+        sio,
+        call_store,
+        lines,
+        presence,
+        directory,
+        call_records,
+        contacts,
+        ice_servers,
+        rooms.holds_place,
+        settings.call_ring_seconds,
+        settings.grace_seconds,
+        settings.call_ice_policy,
+    )
     namespace = HavenNamespace(
         rooms,
         chat,
+        calls,
+        contacts,
         directory,
         presence,
         settings.allowed_origins,
@@ -92,6 +121,8 @@ def build(
     sio.register_namespace(namespace)
     sweeper = Sweeper(
         rooms,
+        calls,
+        contacts,
         presence,
         store,
         settings.sweep_ms / 1000,
@@ -99,7 +130,7 @@ def build(
         namespace.local_connections,
         namespace.drop_slow_readers,
     )
-    return Signaling(sio, namespace, rooms, store, presence, sweeper)
+    return Signaling(sio, namespace, rooms, calls, contacts, store, presence, sweeper)
 
 
 def attach(app: web.Application, signaling: Signaling) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from typing import Any
 
 import socketio
@@ -15,8 +15,10 @@ import socketio
 from rooms.errors import RoomError
 from signaling import wire
 from signaling.acks import Ack, SignalingError, fail, refusal
+from signaling.calls import Calls
 from signaling.chat import Chat
 from signaling.connection import LocalConnection
+from signaling.contacts import ContactStatus
 from signaling.group_rooms import GroupRooms
 from signaling.presence import Connection, Presence
 from signaling.room_store import StoreConflict, StoreUnavailable
@@ -28,6 +30,8 @@ MAX_TOKEN_CHARS = 4096
 MAX_BUFFERED_BYTES = 4 * 1024 * 1024
 
 Handler = Callable[[LocalConnection, Any], Awaitable[Ack]]
+# Only these accounts can be paired (mentor and mentee), so only their comings and goings concern contacts.
+PAIRED_ROLES = frozenset({"mentor", "participant"})
 
 
 def refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
@@ -40,6 +44,8 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self,
         rooms: GroupRooms,
         chat: Chat,
+        calls: Calls,
+        contacts: ContactStatus,
         directory: Directory,
         presence: Presence,
         allowed_origins: Collection[str],
@@ -49,6 +55,8 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     ) -> None:
         super().__init__("/")
         self.rooms = rooms
+        self.calls = calls
+        self.contacts = contacts
         self.directory = directory
         self.presence = presence
         self.allowed_origins = frozenset(allowed_origins)
@@ -59,7 +67,7 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.draining = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.handlers: dict[str, tuple[type[wire.Payload], Handler]] = {
-            "room:join": (wire.RoomRef, rooms.join),
+            "room:join": (wire.RoomRef, self._join_room),
             "room:leave": (wire.RoomRef, rooms.leave),
             "room:admit": (wire.Target, rooms.admit),
             "room:deny": (wire.Target, rooms.deny),
@@ -73,7 +81,13 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "room:media": (wire.MediaBody, rooms.set_media),
             "hand:raise": (wire.RoomRef, rooms.raise_hand),
             "hand:lower": (wire.LowerHand, rooms.lower_hand),
-            "rtc:signal": (wire.RtcSignal, rooms.relay),
+            "rtc:signal": (wire.RtcSignal, self._signal),
+            "call:invite": (wire.CallInvite, self._invite),
+            "call:accept": (wire.CallRef, self._accept),
+            "call:decline": (wire.CallRef, calls.decline),
+            "call:cancel": (wire.CallRef, calls.cancel),
+            "call:hangup": (wire.CallRef, calls.hangup),
+            "call:resume": (wire.CallRef, self._resume),
             "chat:send": (wire.ChatSend, chat.send),
             "chat:history": (wire.ChatHistory, chat.history),
             "chat:delete": (wire.ChatDelete, chat.delete),
@@ -128,16 +142,31 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if account is None:
             raise refuse("not_authenticated", "Sign in again: the token is missing, invalid or expired.")
         now = self.clock()
+        first = False
         try:
-            if len(await self.presence.of_user(account.user_id, now)) >= self.max_connections_per_user:
+            held = len(await self.presence.of_user(account.user_id, now))
+            if held >= self.max_connections_per_user:
                 raise refuse("rate_limited", "Too many connections for this account; close another one first.")
             await self.presence.add(Connection(sid, account.user_id, self.presence.node_id), now)
+            first = held == 0
         except StoreUnavailable:
             log.warning("presence unavailable at connect")
         request = environ.get("aiohttp.request")
         transport = getattr(request, "transport", None)
-        self.connections[sid] = LocalConnection(sid, account, now, transport=transport)
+        conn = LocalConnection(sid, account, now, transport=transport)
+        self.connections[sid] = conn
         await self.enter_room(sid, f"u:{account.user_id}")
+        if account.role in PAIRED_ROLES:
+            # After the handler returns, so that the client has its CONNECT before anything addressed to it.
+            self._background(self._arrived(conn, first))
+
+    async def _arrived(self, conn: LocalConnection, first: bool) -> None:
+        try:
+            await self.calls.ring_new_device(conn)
+        except StoreUnavailable:
+            log.warning("call state unavailable at connect")
+        if first:
+            await self.contacts.announce(conn.account.user_id)
 
     async def _disconnect(self, sid: str) -> None:
         conn = self.connections.pop(sid, None)
@@ -156,6 +185,45 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                     await self.rooms.disconnected(conn.account.user_id, sid, room_id)
                 except StoreUnavailable:
                     log.warning("room store unavailable at disconnect", extra={"room_id": room_id})
+        if conn.account.role in PAIRED_ROLES:
+            await self._departed(conn)
+
+    async def _departed(self, conn: LocalConnection) -> None:
+        user_id = conn.account.user_id
+        try:
+            if conn.call_id is not None:
+                await self.calls.connection_closed(user_id, conn.sid, conn.call_id)
+            if not await self.presence.of_user(user_id, self.clock()):
+                await self.contacts.announce(user_id)
+        except StoreUnavailable:
+            log.warning("live state unavailable at disconnect")
+
+    # -- the crossings of group rooms and calls: one connection is in a room or a call, never both ----------
+
+    async def _join_room(self, conn: LocalConnection, body: wire.RoomRef) -> Ack:
+        if await self.calls.in_call(conn):
+            raise SignalingError("conflict", "End your call before joining a group room.")
+        return await self.rooms.join(conn, body)
+
+    async def _invite(self, conn: LocalConnection, body: wire.CallInvite) -> Ack:
+        if await self.rooms.in_room(conn):
+            raise SignalingError("conflict", "Leave the group room before calling.")
+        return await self.calls.invite(conn, body)
+
+    async def _accept(self, conn: LocalConnection, body: wire.CallRef) -> Ack:
+        if await self.rooms.in_room(conn):
+            raise SignalingError("conflict", "Leave the group room before answering.")
+        return await self.calls.accept(conn, body)
+
+    async def _resume(self, conn: LocalConnection, body: wire.CallRef) -> Ack:
+        if await self.rooms.in_room(conn):
+            raise SignalingError("conflict", "Leave the group room before going back to the call.")
+        return await self.calls.resume(conn, body)
+
+    async def _signal(self, conn: LocalConnection, body: wire.RtcSignal) -> Ack:
+        if conn.call_id is not None and await self.calls.in_call(conn):
+            return await self.calls.relay(conn, body)
+        return await self.rooms.relay(conn, body)
 
     async def _event(self, event: str, sid: str, payload: Any, extra_args: bool) -> Ack:
         conn = self.connections.get(sid)
@@ -192,6 +260,9 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """A client that keeps breaking the protocol or the limits is disconnected."""
         if conn.strikes.add():
             log.info("disconnecting a client that keeps violating the protocol")
-            task = asyncio.get_running_loop().create_task(self.disconnect(conn.sid))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._background(self.disconnect(conn.sid))
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

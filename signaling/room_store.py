@@ -136,24 +136,27 @@ _BACKOFF_CAP = 0.05
 class RedisRoomStore:
     """Room documents in Redis, shared by every node.
 
-    `prefix` (default ``"haven:"``) starts every key; `max_attempts` (default 50) bounds the compare-and-set retries
+    `prefix` (default ``"haven:"``) starts every key; `kind` (default ``"room"``) names what the documents are, so
+    that other live documents (calls, lines) keep the same guarantees under their own keys; `max_attempts` (default 50) bounds the compare-and-set retries
     of one update before StoreConflict. Connection errors and timeouts raise StoreUnavailable; when that happens
     during `update`, the change may or may not have been applied.
     """
 
-    def __init__(self, client: redis.asyncio.Redis, prefix: str = "haven:", max_attempts: int = 50) -> None:
+    def __init__(
+        self, client: redis.asyncio.Redis, prefix: str = "haven:", max_attempts: int = 50, kind: str = "room"
+    ) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
         self._client = client
-        self._prefix = prefix
+        self._prefix = f"{prefix}{kind}:"
         self._max_attempts = max_attempts
-        self._rooms_key = f"{prefix}rooms"
-        self._version_key = f"{prefix}room-version"
+        self._rooms_key = f"{prefix}{kind}s"
+        self._version_key = f"{prefix}{kind}-version"
         self._write = client.register_script(_WRITE)
         self._delete = client.register_script(_DELETE)
 
     def _room_key(self, room_id: str) -> str:
-        return f"{self._prefix}room:{room_id}"
+        return f"{self._prefix}{room_id}"
 
     async def _load(self, room_id: str) -> tuple[int, Document | None]:
         with outage_as_unavailable():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from rooms.calls import Call, CallEvent
 from rooms.events import Event
 from rooms.model import GroupSettings, Role
 
@@ -26,6 +27,16 @@ class Enrolment:
     settings: GroupSettings
 
 
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """Someone paired with the person asking: ``relationship`` is what they are to that person."""
+
+    user_id: str
+    display_name: str
+    relationship: str  # "mentor" or "mentee"
+    pairing_id: str
+
+
 class Directory(Protocol):
     async def account_for_token(self, token: str) -> Account | None:
         """The active account a valid, unexpired token names; None for anything else."""
@@ -41,6 +52,12 @@ class Directory(Protocol):
         """Whether a direct conversation is allowed: a paired mentor and mentee (active pairing), or a
         facilitator and a member of one of their groups."""
 
+    async def contacts(self, user_id: str) -> list[Contact]:
+        """The people with an active pairing with this user, by name."""
+
+    async def contact(self, user_id: str, other_id: str) -> Contact | None:
+        """``other_id`` as this user's contact, if an active pairing joins the two."""
+
 
 class RoomRecords(Protocol):
     async def record(self, group_id: str, events: list[Event]) -> None:
@@ -48,6 +65,18 @@ class RoomRecords(Protocol):
 
     async def audit(
         self, actor_id: str, action: str, outcome: str, group_id: str, target_id: str | None, detail: dict[str, Any]
+    ) -> None: ...
+
+
+class CallRecords(Protocol):
+    async def opened(self, call: Call) -> None:
+        """Write the call's row (before anyone can answer it); an invitation that ended at once as busy too."""
+
+    async def record(self, events: list[CallEvent]) -> None:
+        """Write the durable side of ``events``: answered and ended times, the outcome, the ``call.end`` audit."""
+
+    async def audit(
+        self, actor_id: str, action: str, outcome: str, call_id: str | None, target_id: str | None
     ) -> None: ...
 
 

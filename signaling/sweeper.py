@@ -10,6 +10,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from signaling.calls import Calls
+from signaling.contacts import ContactStatus
 from signaling.fallback_store import FallbackRoomStore
 from signaling.group_rooms import GroupRooms
 from signaling.presence import Connection, Presence
@@ -22,6 +24,8 @@ class Sweeper:
     def __init__(
         self,
         rooms: GroupRooms,
+        calls: Calls,
+        contacts: ContactStatus,
         presence: Presence,
         store: RoomStore,
         interval_seconds: float,
@@ -31,6 +35,8 @@ class Sweeper:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.rooms = rooms
+        self.calls = calls
+        self.contacts = contacts
         self.presence = presence
         self.store = store
         self.interval = interval_seconds
@@ -66,10 +72,12 @@ class Sweeper:
         if not self.available or self._store_down():
             await self._recover(now)
         for connection in await self.presence.claim_expired(now):
-            if connection.room_id is None:
-                continue
             try:
-                await self.rooms.disconnected(connection.user_id, connection.sid, connection.room_id)
+                if connection.room_id is not None:
+                    await self.rooms.disconnected(connection.user_id, connection.sid, connection.room_id)
+                await self.calls.connection_closed(connection.user_id, connection.sid)
+                if not await self.presence.of_user(connection.user_id, now):
+                    await self.contacts.announce(connection.user_id)
             except Exception:
                 # Presence has let go of it already; a failure here must not lose the others' departures.
                 log.exception("retiring a dead connection failed", extra={"room_id": connection.room_id})
@@ -82,6 +90,7 @@ class Sweeper:
         for room_id in room_ids:
             await self.rooms.expire(room_id)
         await self.rooms.align(self.local_connections())
+        await self.calls.sweep(now)
 
     async def _recover(self, now: float) -> None:
         """Redis answers again (it may have restarted empty): write back this node's connections and rooms,

@@ -75,6 +75,24 @@ class RtcSignal(Payload):
         return self
 
 
+def relayed(sender: str, signal: RtcSignal) -> dict[str, Any]:
+    """The ``rtc:signal`` the addressed peer receives: who sent it, and the offer, answer or candidate."""
+    message: dict[str, Any] = {"from": sender, "type": signal.type}
+    if signal.type == "candidate":
+        message["candidate"] = None if signal.candidate is None else signal.candidate.model_dump(exclude_none=True)
+    else:
+        message["sdp"] = signal.sdp
+    return message
+
+
+class CallInvite(Payload):
+    user_id: uuid.UUID
+
+
+class CallRef(Payload):
+    call_id: uuid.UUID
+
+
 class WireError(Exception):
     """The payload does not match the event's schema; the message names the field."""
 
