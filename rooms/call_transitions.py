@@ -141,3 +141,12 @@ def expire(call: Call, now: float, ring_seconds: float, grace_seconds: float) ->
             if side.away_since is not None and now >= side.away_since + grace_seconds:
                 return _end(call, EndReason.CONNECTION_LOST, now, None, [])
     return call, []
+
+
+def terminate(call: Call, now: float) -> Result:
+    """End the call because its pairing ended: a ringing call is cancelled, an answered one hung up."""
+    if call.state is CallState.RINGING:
+        return _end(call, EndReason.CANCELLED, now, None, [])
+    if call.state is CallState.ANSWERED:
+        return _end(call, EndReason.HANGUP, now, None, [])
+    return call, []

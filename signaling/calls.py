@@ -262,6 +262,15 @@ class Calls:
             call_id, lambda c: (c, []) if c is None else call_transitions.connection_closed(c, sid, self.clock())
         )
 
+    async def pairing_ended(self, pairing_id: str, people: tuple[str, str]) -> None:
+        """A pairing ended: a call between the two may not go on."""
+        for user_id in people:
+            call = await self.lines.holder(user_id)
+            if call is not None and call.pairing_id == pairing_id:
+                await self._apply(
+                    call.call_id, lambda c: (c, []) if c is None else call_transitions.terminate(c, self.clock())
+                )
+
     async def sweep(self, now: float) -> None:
         """End calls that rang out or whose side stayed away too long; forget calls that ended a while ago."""
         for call_id in await self.store.room_ids():

@@ -126,8 +126,9 @@ def test_a_side_that_drops_keeps_the_call_through_the_grace_period() -> None:
 
 def test_a_side_away_beyond_the_grace_period_ends_the_call() -> None:
     away, _ = t.connection_closed(answered(), "mentor-peer", 200.0)
-    call, events = t.expire(away, 230.0, RING, GRACE)
+    ended, events = t.expire(away, 230.0, RING, GRACE)
     assert reason_of(events) is EndReason.CONNECTION_LOST
+    assert ended.state is CallState.ENDED
     with pytest.raises(RoomError, match="stayed away too long"):
         t.resume(away, MENTOR, "mentor-peer-2", 231.0, GRACE)
 
@@ -272,13 +273,22 @@ class CallMachine(RuleBasedStateMachine):
         assert (call.reason is None) == call.live
         assert (call.ended_at is None) == call.live
         if call.state is CallState.RINGING:
-            assert call.callee.peer_id is None and call.answered_at is None
+            assert call.callee.peer_id is None
+            assert call.answered_at is None
+            assert call.caller.away_since is None
         if call.answered_at is not None:
             assert call.callee.peer_id is not None
-        if call.state is not CallState.ANSWERED:
-            assert call.caller.away_since is None or call.reason is not None
         assert from_document(json.loads(json.dumps(to_document(call)))) == call
 
 
 TestCallMachine = CallMachine.TestCase
 TestCallMachine.settings = settings(max_examples=200, stateful_step_count=30, deadline=None)
+
+
+def test_a_pairing_that_ends_ends_its_call() -> None:
+    _, events = t.terminate(ringing(), 110.0)
+    assert reason_of(events) is EndReason.CANCELLED
+    _, events = t.terminate(answered(), 110.0)
+    assert reason_of(events) is EndReason.HANGUP
+    ended, _ = t.hangup(answered(), MENTOR, 120.0)
+    assert t.terminate(ended, 130.0) == (ended, [])
