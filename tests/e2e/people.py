@@ -49,3 +49,40 @@ async def sign_in_and_enter(page: Page, site: Node, email: str, password: str, g
     await page.click("#signin")
     await page.click(f'#groups li.group[data-group-id="{group_id}"] .enter-room')
     await expect(page).to_have_url(f"{site.base}/#/room/{group_id}", timeout=WAIT_MS)
+
+
+def mentor_and_mentee(site: Node) -> dict[str, str]:
+    """Morgan (mentor) and Alex (participant) with an active pairing; returns their ids and the pairing's.
+
+    Passwords are ``morgan-password`` and ``alex-password``.
+    """
+    status, admin = http("POST", site.base + "/api/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    assert status == 200, admin
+    token = admin["token"]
+    ids: dict[str, str] = {}
+    for key, role, email, name in (
+        ("mentor", "mentor", "morgan@example.org", "Morgan"),
+        ("mentee", "participant", "alex@example.org", "Alex"),
+    ):
+        status, user = http(
+            "POST",
+            site.base + "/api/users",
+            {"email": email, "display_name": name, "role": role, "password": f"{name.lower()}-password"},
+            token,
+        )
+        assert status == 201, user
+        ids[key] = user["id"]
+    status, pairing = http(
+        "POST", site.base + "/api/pairings", {"mentor_id": ids["mentor"], "mentee_id": ids["mentee"]}, token
+    )
+    assert status == 201, pairing
+    ids["pairing"] = pairing["id"]
+    return ids
+
+
+async def sign_in(page: Page, site: Node, email: str, password: str) -> None:
+    await page.goto(site.base + "/")
+    await page.fill("#email", email)
+    await page.fill("#password", password)
+    await page.click("#signin")
+    await expect(page.locator("#me-name")).to_be_visible(timeout=WAIT_MS)

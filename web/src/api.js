@@ -77,3 +77,7 @@ export const getMe = (signal) => request("GET", "/api/me", { signal });
 export const getGroups = (signal) => request("GET", "/api/groups", { signal });
 
 export const getGroup = (id, signal) => request("GET", `/api/groups/${encodeURIComponent(id)}`, { signal });
+
+export const getContacts = (signal) => request("GET", "/api/contacts", { signal });
+
+export const getCalls = (limit, signal) => request("GET", `/api/calls?limit=${encodeURIComponent(limit)}`, { signal });

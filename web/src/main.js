@@ -5,10 +5,15 @@ import { clearToken, getToken } from "./session.js";
 import * as signin from "./views/signin.js";
 import * as groups from "./views/groups.js";
 import * as room from "./views/room.js";
+import * as contacts from "./views/contacts.js";
+import { createCallLine } from "./calls/line.js";
+import { mountCallPanel } from "./calls/panel.js";
+import { isUp } from "./calls/state.js";
 
 const routes = {
   "#/signin": signin,
   "#/groups": groups,
+  "#/contacts": contacts,
 };
 
 // Routes with a parameter: "#/room/<group id>" (group ids are UUIDs).
@@ -29,6 +34,18 @@ const view = document.getElementById("view");
 const sessionBox = document.getElementById("session");
 const meName = document.getElementById("me-name");
 const signoutButton = document.getElementById("signout");
+const nav = document.getElementById("nav");
+
+// The call line lives as long as the sign-in, across views: a call rings and goes on whatever page is open.
+const line = createCallLine();
+mountCallPanel(line, { host: document.getElementById("call-area"), view, hideDuringCall: [nav] });
+// For the browser tests, like window.havenPeers in a group room: the call's peer connection and its ICE restart.
+window.havenCall = {
+  get pc() {
+    return line.peerConnection;
+  },
+  restartIce: () => line.restartIce(),
+};
 
 let me = null;
 let current = null; // AbortController of the view on screen
@@ -42,6 +59,18 @@ function setMe(user) {
   me = user;
   meName.textContent = user ? user.display_name || user.email || "" : "";
   sessionBox.hidden = !user;
+  if (user) line.start(user);
+  else line.stop();
+}
+
+// Mentors have calls rather than groups, so their home is the calls page.
+const homeOf = (user) => (user?.role === "mentor" ? "#/contacts" : "#/groups");
+
+function markCurrentLink(hash) {
+  for (const link of nav.querySelectorAll("a")) {
+    if (link.getAttribute("href") === hash) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
 }
 
 function signOut() {
@@ -55,16 +84,19 @@ signoutButton.addEventListener("click", signOut);
 
 async function route() {
   const signedIn = Boolean(getToken());
-  const defaultHash = signedIn ? "#/groups" : "#/signin";
+  const defaultHash = signedIn ? homeOf(me) : "#/signin";
   const { page, params } = match(location.hash);
   if (!page) return navigate(defaultHash);
   if (page.requiresAuth && !signedIn) return navigate("#/signin");
-  if (page === signin && signedIn) return navigate("#/groups");
+  if (page === signin && signedIn) return navigate(homeOf(me));
+  if (page === room && isUp(line.state)) return navigate("#/contacts"); // one call or one room at a time
+  line.setPaused(page === room);
 
   current?.abort();
   current = new AbortController();
   const { signal } = current;
   document.title = `${page.title} · Haven`;
+  markCurrentLink(location.hash);
 
   if (page.requiresAuth && !me) {
     try {
@@ -77,7 +109,7 @@ async function route() {
   }
   if (!page.requiresAuth) setMe(null);
 
-  await page.render(view, { navigate, setMe, signal, params });
+  await page.render(view, { navigate, setMe, signal, params, line, homeOf });
   // Views move focus themselves (to a heading or first field) so screen readers
   // announce the change; if one didn't, keep focus from being lost on <body>.
   if (!signal.aborted && !view.contains(document.activeElement)) view.focus();

@@ -25,7 +25,8 @@ export function preferCodecs(transceiver, kind) {
   }
 }
 
-function candidateInit(candidate) {
+// The wire form of a local ICE candidate (RTCIceCandidateInit), or null for the end of candidates.
+export function candidateInit(candidate) {
   if (!candidate || !candidate.candidate) return null; // null / "" mean the end of candidates
   const json = typeof candidate.toJSON === "function" ? candidate.toJSON() : candidate;
   const init = { candidate: json.candidate };

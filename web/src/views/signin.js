@@ -5,7 +5,7 @@ import { h, setAlert } from "../dom.js";
 export const title = "Sign in";
 export const requiresAuth = false;
 
-export function render(root, { navigate, setMe }) {
+export function render(root, { navigate, setMe, homeOf }) {
   const email = h("input", {
     id: "email", name: "email", type: "email", autocomplete: "username",
     required: true, inputmode: "email", spellcheck: "false",
@@ -19,7 +19,7 @@ export function render(root, { navigate, setMe }) {
 
   const form = h("form", { class: "card stack", novalidate: true, "aria-labelledby": "signin-title" },
     h("h2", { id: "signin-title" }, "Sign in"),
-    h("p", { class: "muted" }, "Welcome. Sign in to see your groups."),
+    h("p", { class: "muted" }, "Welcome. Sign in to see your groups and calls."),
     h("div", { class: "field" }, h("label", { for: "email" }, "Email"), email),
     h("div", { class: "field" }, h("label", { for: "password" }, "Password"), password),
     error,
@@ -41,7 +41,7 @@ export function render(root, { navigate, setMe }) {
       const { token, user } = await login(email.value.trim(), password.value);
       setToken(token);
       setMe(user);
-      navigate("#/groups");
+      navigate(homeOf(user));
     } catch (err) {
       setAlert(error, err.message);
       password.value = "";

@@ -1,0 +1,377 @@
+// The call line: this tab's own Socket.IO connection for one-on-one calls, open while someone is signed in.
+// It keeps the contacts and their live status, and carries out what the call state (state.js) asks for: requests
+// to the server, the camera and microphone, and the peer connection (peer.js). Views and the call panel read it
+// and subscribe to its changes; they never touch the socket.
+import { io } from "socket.io-client";
+import { getContacts } from "../api.js";
+import { getToken } from "../session.js";
+import { MEDIA_PROBLEMS, openLocalMedia, stopStream, trackOf } from "../room/media.js";
+import { CallPeer } from "./peer.js";
+import { IDLE, isUp, Phase, step } from "./state.js";
+
+const ACK_TIMEOUT_MS = 10000;
+// The server keeps a dropped side's place for HAVEN_GRACE_SECONDS (30 by default); past this it is surely over.
+const AWAY_LIMIT_MS = 60000;
+const RECONNECT_AFTER_REFUSAL_MS = 3000;
+const MAX_EARLY_SIGNALS = 200;
+// The call in progress, so that a reload in the middle of it resumes it (the tab's own storage, like the token).
+const CALL_KEY = "haven.call";
+const CALL_EVENTS = ["incoming", "accepted", "declined", "ended", "reconnecting", "resumed"];
+
+function byName(a, b) {
+  return String(a.display_name).localeCompare(String(b.display_name)) || String(a.user_id).localeCompare(b.user_id);
+}
+
+function readSavedCall() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(CALL_KEY) || "null");
+    return saved && typeof saved === "object" ? saved : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeSavedCall(value) {
+  try {
+    if (value) sessionStorage.setItem(CALL_KEY, JSON.stringify(value));
+    else sessionStorage.removeItem(CALL_KEY);
+  } catch {
+    // storage disabled: a reload simply ends the call
+  }
+}
+
+export function createCallLine() {
+  let state = IDLE;
+  let socket = null;
+  let me = null;
+  let contacts = [];
+  let contactsLoaded = false;
+  let contactsError = null;
+  let contactsAbort = null;
+  let statusWhileLoading = null; // contact:status events seen while the list is on its way
+  let peer = null;
+  let peerGeneration = 0;
+  let localStream = null;
+  let mediaProblem = null;
+  let mediaReady = null; // the camera and microphone being opened (a promise), or null
+  let early = []; // rtc:signal messages for a peer connection that does not exist yet
+  let awayTimer = null;
+  let retryTimer = null;
+  let paused = false;
+  const listeners = new Set();
+
+  function notify() {
+    for (const listener of [...listeners]) listener();
+  }
+
+  // -- requests -------------------------------------------------------------------------------------------
+  function request(event, payload) {
+    return new Promise((resolve) => {
+      if (!socket?.connected) {
+        resolve({ ok: false, error: { code: "offline", message: "Haven is reconnecting. Please try again in a moment." } });
+        return;
+      }
+      socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, (err, ack) => {
+        if (err) resolve({ ok: false, error: { code: "timeout", message: "Haven did not answer in time. Please try again." } });
+        else if (ack && typeof ack === "object") resolve(ack);
+        else resolve({ ok: false, error: { code: "bad_ack", message: "Haven sent an unexpected answer." } });
+      });
+    });
+  }
+
+  function sendSignal(message) {
+    if (!socket?.connected) return; // the resume after reconnecting starts afresh
+    socket.emit("rtc:signal", message, (ack) => {
+      if (ack && ack.ok === false) console.debug("haven: call signal refused", ack.error?.code);
+    });
+  }
+
+  // -- the call state and its effects -----------------------------------------------------------------------
+  function dispatch(event) {
+    const before = state;
+    const { state: next, effects } = step(state, event);
+    state = next;
+    for (const effect of effects) run(effect);
+    if (next === before) return;
+    if (next.phase !== Phase.RINGING && next.phase !== Phase.ANSWERED) early = [];
+    if (next.phase === Phase.ANSWERED && next.away === "self") {
+      awayTimer ??= setTimeout(() => {
+        awayTimer = null;
+        dispatch({ type: "away_too_long" });
+      }, AWAY_LIMIT_MS);
+    } else if (awayTimer) {
+      clearTimeout(awayTimer);
+      awayTimer = null;
+    }
+    notify();
+  }
+
+  function run(effect) {
+    switch (effect.type) {
+      case "emit":
+        request(effect.event, effect.payload).then((ack) => {
+          if (effect.ack) dispatch({ type: effect.ack, ack });
+        });
+        break;
+      case "open_media":
+        openMedia();
+        break;
+      case "stop_media":
+        stopMedia();
+        break;
+      case "peer":
+        startPeer(effect.offer);
+        break;
+      case "close_peer":
+        closePeer();
+        break;
+      case "remember":
+        writeSavedCall({ call_id: state.callId, role: state.role, other: state.other });
+        break;
+      case "forget":
+        writeSavedCall(null);
+        break;
+      default:
+        break;
+    }
+  }
+
+  function openMedia() {
+    if (mediaReady) return mediaReady;
+    const ready = openLocalMedia().then(({ stream, error }) => {
+      if (mediaReady !== ready) {
+        stopStream(stream); // the call ended while the camera was opening
+        return;
+      }
+      localStream = stream;
+      mediaProblem = error ? MEDIA_PROBLEMS[error] || MEDIA_PROBLEMS.unavailable : null;
+      notify();
+    });
+    mediaReady = ready;
+    return ready;
+  }
+
+  function stopMedia() {
+    mediaReady = null;
+    stopStream(localStream);
+    localStream = null;
+    mediaProblem = null;
+  }
+
+  async function startPeer(offer) {
+    closePeer();
+    const generation = peerGeneration;
+    await (mediaReady || openMedia());
+    if (generation !== peerGeneration || state.phase !== Phase.ANSWERED || !state.remotePeer) return;
+    const remoteId = state.remotePeer;
+    const created = new CallPeer({
+      remoteId,
+      ...(state.media || {}),
+      localStream: () => localStream,
+      polite: state.role === "callee",
+      restartsIce: state.role === "caller",
+      send: sendSignal,
+      onTrack: () => {
+        if (peer === created) notify();
+      },
+      onLink: (link) => {
+        if (peer === created) dispatch({ type: "link", link });
+      },
+    });
+    peer = created;
+    if (offer) created.start();
+    const held = early.filter((m) => m.from === remoteId);
+    early = early.filter((m) => m.from !== remoteId);
+    for (const message of held) created.handle(message);
+    notify();
+  }
+
+  function closePeer() {
+    peerGeneration += 1;
+    peer?.close();
+    peer = null;
+  }
+
+  // -- contacts -------------------------------------------------------------------------------------------
+  async function loadContacts() {
+    contactsAbort?.abort();
+    const abort = new AbortController();
+    contactsAbort = abort;
+    const seen = new Map();
+    statusWhileLoading = seen;
+    try {
+      const data = await getContacts(abort.signal);
+      if (abort.signal.aborted) return;
+      const list = Array.isArray(data?.contacts) ? data.contacts.filter((c) => c && typeof c.user_id === "string") : [];
+      contacts = list.map((c) => (seen.has(c.user_id) ? { ...c, status: seen.get(c.user_id) } : c)).sort(byName);
+      contactsLoaded = true;
+      contactsError = null;
+    } catch (err) {
+      if (err?.name === "AbortError" || abort.signal.aborted) return;
+      contactsError = err?.message || "Your contacts could not be loaded.";
+    } finally {
+      if (statusWhileLoading === seen) statusWhileLoading = null;
+      if (contactsAbort === abort) contactsAbort = null;
+    }
+    notify();
+  }
+
+  function contactStatus(data) {
+    if (!data || typeof data.user_id !== "string" || typeof data.status !== "string") return;
+    statusWhileLoading?.set(data.user_id, data.status);
+    let changed = false;
+    contacts = contacts.map((c) => {
+      if (c.user_id !== data.user_id || c.status === data.status) return c;
+      changed = true;
+      return { ...c, status: data.status };
+    });
+    if (changed) notify();
+  }
+
+  // -- the connection -------------------------------------------------------------------------------------
+  function connect() {
+    socket = io(location.origin, {
+      auth: (cb) => cb({ token: getToken() }),
+      transports: ["websocket"],
+      reconnectionDelayMax: 5000,
+    });
+    const mine = socket;
+    const later = (ms) => {
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(() => {
+        if (socket === mine && !mine.connected) mine.connect();
+      }, ms);
+    };
+    mine.on("connect", () => {
+      dispatch({ type: "connection_back" });
+      loadContacts(); // statuses may have changed while we were away: events are delivered at most once
+    });
+    mine.on("disconnect", (reason) => {
+      if (reason === "io client disconnect") return;
+      dispatch({ type: "connection_lost" });
+      if (reason === "io server disconnect") later(1000); // e.g. a node shutting down: another answers
+    });
+    mine.on("connect_error", (err) => {
+      const code = err?.data?.code;
+      if (code === "not_authenticated") stop(); // the next REST call signs the person out
+      else if (code) later(RECONNECT_AFTER_REFUSAL_MS); // refused by the server: no automatic retry follows
+    });
+    for (const name of CALL_EVENTS) {
+      mine.on(`call:${name}`, (data) => dispatch({ type: name, data, selfPeer: mine.id }));
+    }
+    mine.on("contact:status", contactStatus);
+    mine.on("rtc:signal", (message) => {
+      if (!message || typeof message.from !== "string") return;
+      if (state.phase !== Phase.RINGING && state.phase !== Phase.ANSWERED) return;
+      // While our own connection is away, the old peer connection is finished even if the other side's peer id
+      // is unchanged: their new offer may come before our resume is acknowledged, and is for the new connection.
+      if (peer && state.away !== "self" && message.from === peer.remoteId) peer.handle(message);
+      else if (early.length < MAX_EARLY_SIGNALS) early.push(message);
+    });
+  }
+
+  function start(user) {
+    if (!user || me?.id === user.id) return;
+    stop();
+    me = user;
+    const saved = readSavedCall();
+    if (saved) dispatch({ type: "restore", call: saved });
+    if (!paused) connect();
+    notify();
+  }
+
+  function disconnect() {
+    clearTimeout(retryTimer);
+    socket?.removeAllListeners();
+    socket?.disconnect();
+    socket = null;
+  }
+
+  // While this tab is in a group room it holds no call line: the room's own connection shows the person online,
+  // and someone in a group is busy for calls anyway. A call that is up is never paused (nor is a room opened then).
+  function setPaused(value) {
+    const pause = Boolean(value);
+    if (pause === paused || (pause && isUp(state))) return;
+    paused = pause;
+    if (!me) return;
+    if (paused) {
+      if (state.phase === Phase.RINGING) dispatch({ type: "connection_lost" }); // it rings on the other devices
+      disconnect();
+    } else if (!socket) {
+      connect();
+    }
+  }
+
+  // Signing out (or leaving the app): a call in progress is ended, never left ringing or open.
+  function stop() {
+    if (!socket && !me) return;
+    if (state.phase !== Phase.IDLE && state.phase !== Phase.ENDED) dispatch({ type: "hangup" });
+    clearTimeout(awayTimer);
+    clearTimeout(retryTimer);
+    awayTimer = null;
+    contactsAbort?.abort();
+    closePeer();
+    stopMedia();
+    writeSavedCall(null);
+    disconnect();
+    me = null;
+    state = IDLE;
+    contacts = [];
+    contactsLoaded = false;
+    contactsError = null;
+    early = [];
+    notify();
+  }
+
+  function toggle(kind) {
+    const track = trackOf(localStream, kind);
+    if (!track) return;
+    track.enabled = !track.enabled;
+    notify();
+  }
+
+  return {
+    get state() {
+      return state;
+    },
+    get me() {
+      return me;
+    },
+    get contacts() {
+      return contacts;
+    },
+    get contactsLoaded() {
+      return contactsLoaded;
+    },
+    get contactsError() {
+      return contactsError;
+    },
+    get localStream() {
+      return localStream;
+    },
+    get mediaProblem() {
+      return mediaProblem;
+    },
+    get remoteStream() {
+      return peer?.remoteStream || null;
+    },
+    get peerConnection() {
+      return peer?.pc || null;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    start,
+    stop,
+    setPaused,
+    refreshContacts: loadContacts,
+    dial: (contact) => dispatch({ type: "dial", contact }),
+    accept: () => dispatch({ type: "accept" }),
+    decline: () => dispatch({ type: "decline" }),
+    hangup: () => dispatch({ type: "hangup" }),
+    dismiss: () => dispatch({ type: "dismiss" }),
+    toggle,
+    restartIce: () => peer?.restartIce(),
+  };
+}

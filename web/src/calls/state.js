@@ -1,0 +1,204 @@
+// A one-on-one call as this device sees it, as a pure reducer: step(state, event) -> {state, effects}.
+//
+// Events come from the server (call:* and acknowledgements), from the person (dial, accept, hang up), from this
+// device's own connection (lost, back) and from the peer connection (link). Nothing here touches a socket, a
+// camera or a timer: the effects name what should happen and line.js carries them out. An event that does not fit
+// the state (another call's id, a late acknowledgement) changes nothing.
+
+export const Phase = Object.freeze({
+  IDLE: "idle",
+  CALLING: "calling", // we dialled and it rings on their side (callId is null until the invite is acknowledged)
+  RINGING: "ringing", // someone is calling us
+  ANSWERED: "answered", // in the call; the media may still be connecting
+  ENDED: "ended", // over; the reason stays on screen until dismissed
+});
+
+export const IDLE = Object.freeze({
+  phase: Phase.IDLE,
+  callId: null,
+  role: null, // "caller" | "callee"
+  other: null, // {user_id, display_name}
+  remotePeer: null, // the other side's current peer id, once answered
+  media: null, // {mode, ice_servers, ice_transport_policy} from the server
+  ringSeconds: null,
+  answering: false, // our call:accept is on its way
+  away: null, // null | "self" (our connection dropped) | "other" (theirs did)
+  link: null, // null | "connecting" | "connected" | "trouble" | "lost"
+  reason: null, // why it ended: a call:ended reason, or "not_placed" / "not_answered" when refused
+  bySelf: false, // this device ended it (hung up, declined, cancelled)
+  message: null, // the server's sentence when a request was refused
+  note: null, // "answered_elsewhere" when another device of ours took the call
+});
+
+const MEDIA_WAYS = new Set(["all", "relay"]);
+
+// The media settings of an acknowledgement, kept to what RTCPeerConnection takes.
+export function mediaOf(ack) {
+  const media = ack && typeof ack.media === "object" && ack.media ? ack.media : {};
+  return {
+    iceServers: Array.isArray(media.ice_servers) ? media.ice_servers : [],
+    iceTransportPolicy: MEDIA_WAYS.has(media.ice_transport_policy) ? media.ice_transport_policy : "all",
+  };
+}
+
+function person(value) {
+  if (!value || typeof value !== "object" || typeof value.user_id !== "string") return null;
+  return { user_id: value.user_id, display_name: typeof value.display_name === "string" ? value.display_name : "" };
+}
+
+function emit(event, payload, ack = null) {
+  return { type: "emit", event, payload, ack };
+}
+
+function ended(state, reason, extra = {}) {
+  return { ...state, phase: Phase.ENDED, answering: false, away: null, link: null, reason, ...extra };
+}
+
+// Whatever ends the call: the peer connection closes, the camera and microphone stop, nothing is kept to resume.
+const END_MEDIA = [{ type: "close_peer" }, { type: "stop_media" }, { type: "forget" }];
+
+function result(state, effects = []) {
+  return { state, effects };
+}
+
+// Whether an event from the server is about the call this device takes part in.
+function ours(state, data) {
+  return Boolean(state.callId && data && typeof data === "object" && data.call_id === state.callId);
+}
+
+export function step(state, event) {
+  const same = result(state);
+  const data = event.data;
+  switch (event.type) {
+    // -- the person ------------------------------------------------------------------------------------
+    case "dial": {
+      const other = person(event.contact);
+      if (!other || (state.phase !== Phase.IDLE && state.phase !== Phase.ENDED)) return same;
+      return result({ ...IDLE, phase: Phase.CALLING, role: "caller", other },
+        [{ type: "open_media" }, emit("call:invite", { user_id: other.user_id }, "invite_ack")]);
+    }
+    case "accept":
+      if (state.phase !== Phase.RINGING || state.answering) return same;
+      return result({ ...state, answering: true },
+        [{ type: "open_media" }, emit("call:accept", { call_id: state.callId }, "accept_ack")]);
+    case "decline":
+      if (state.phase !== Phase.RINGING || state.answering) return same;
+      return result(ended(state, "declined", { bySelf: true }),
+        [emit("call:decline", { call_id: state.callId }), ...END_MEDIA]);
+    case "cancel":
+      if (state.phase !== Phase.CALLING) return same;
+      // Without a call id the invite is still on its way; its acknowledgement is answered with a cancel.
+      return result(ended(state, "cancelled", { bySelf: true }),
+        [...(state.callId ? [emit("call:cancel", { call_id: state.callId })] : []), ...END_MEDIA]);
+    case "hangup":
+      if (state.phase === Phase.CALLING) return step(state, { type: "cancel" });
+      if (state.phase === Phase.RINGING) return step(state, { type: "decline" });
+      if (state.phase !== Phase.ANSWERED) return same;
+      return result(ended(state, "hangup", { bySelf: true }),
+        [emit("call:hangup", { call_id: state.callId }), ...END_MEDIA]);
+    case "dismiss":
+      if (state.phase !== Phase.ENDED && !state.note) return same;
+      return result(IDLE);
+
+    // -- acknowledgements ------------------------------------------------------------------------------
+    case "invite_ack": {
+      const ack = event.ack || {};
+      if (state.phase !== Phase.CALLING || state.callId) {
+        // Cancelled before the invite was acknowledged: the call rings on their side, so stop it.
+        const late = ack.ok && ack.state === "ringing" && typeof ack.call_id === "string";
+        return result(state, late ? [emit("call:cancel", { call_id: ack.call_id })] : []);
+      }
+      if (!ack.ok) {
+        return result(ended(state, "not_placed", { message: ack.error?.message || null }), END_MEDIA);
+      }
+      const next = { ...state, callId: ack.call_id, media: mediaOf(ack) };
+      if (ack.state === "ended") return result(ended(next, ack.reason || "busy"), END_MEDIA);
+      return result(next);
+    }
+    case "accept_ack": {
+      const ack = event.ack || {};
+      if (state.phase !== Phase.RINGING || !state.answering) return same;
+      if (!ack.ok) {
+        return result(ended(state, "not_answered", { message: ack.error?.message || null }), END_MEDIA);
+      }
+      return result({ ...state, phase: Phase.ANSWERED, answering: false, remotePeer: ack.peer_id,
+        media: mediaOf(ack), link: "connecting" }, [{ type: "peer", offer: false }, { type: "remember" }]);
+    }
+    case "resume_ack": {
+      const ack = event.ack || {};
+      if (state.phase !== Phase.ANSWERED || state.away !== "self") return same;
+      const code = ack.error?.code;
+      if (!ack.ok && (code === "offline" || code === "timeout")) return same; // the next connect asks again
+      if (!ack.ok) return result(ended(state, "connection_lost"), END_MEDIA);
+      const role = ack.role === "callee" ? "callee" : "caller";
+      return result({ ...state, role, away: null, remotePeer: ack.peer_id, media: mediaOf(ack), link: "connecting" },
+        [{ type: "open_media" }, { type: "peer", offer: role === "caller" }]);
+    }
+
+    // -- the server ------------------------------------------------------------------------------------
+    case "incoming": {
+      const from = person(data?.from);
+      if (!from || typeof data.call_id !== "string") return same;
+      if (state.phase === Phase.RINGING && state.callId === data.call_id) return same; // sent again on reconnect
+      if (state.phase !== Phase.IDLE && state.phase !== Phase.ENDED) return same; // this device is busy
+      return result({ ...IDLE, phase: Phase.RINGING, callId: data.call_id, role: "callee", other: from,
+        ringSeconds: Number.isFinite(data.ring_seconds) ? data.ring_seconds : null });
+    }
+    case "accepted":
+      if (!ours(state, data)) return same;
+      if (state.role === "caller" && state.phase === Phase.CALLING) {
+        return result({ ...state, phase: Phase.ANSWERED, remotePeer: data.peer_id, link: "connecting" },
+          [{ type: "peer", offer: true }, { type: "remember" }]);
+      }
+      if (state.role === "callee" && state.phase === Phase.RINGING && data.answered_by !== event.selfPeer) {
+        return result({ ...IDLE, note: "answered_elsewhere", other: state.other }, [{ type: "stop_media" }]);
+      }
+      return same; // our own answer: its acknowledgement moves us on
+    case "ended":
+      if (!ours(state, data) || state.phase === Phase.ENDED || state.phase === Phase.IDLE) return same;
+      return result(ended(state, typeof data.reason === "string" ? data.reason : "hangup"),
+        END_MEDIA);
+    case "reconnecting":
+      if (!ours(state, data) || state.phase !== Phase.ANSWERED || data.user_id !== state.other?.user_id) return same;
+      return result({ ...state, away: state.away === "self" ? "self" : "other" });
+    case "resumed":
+      if (!ours(state, data) || state.phase !== Phase.ANSWERED || data.user_id !== state.other?.user_id) return same;
+      // They are back on a new connection: both drop the old peer connection, and the caller offers again.
+      return result({ ...state, away: state.away === "self" ? "self" : null, remotePeer: data.peer_id,
+        link: "connecting" }, [{ type: "peer", offer: state.role === "caller" }]);
+
+    // -- this device's connection ----------------------------------------------------------------------
+    case "connection_lost":
+      if (state.phase === Phase.ANSWERED) return result({ ...state, away: "self" });
+      // A caller's closed connection ends a ringing call on the server's side.
+      if (state.phase === Phase.CALLING) return result(ended(state, "connection_lost"), END_MEDIA);
+      // Still ringing? It rings again on the new connection.
+      if (state.phase === Phase.RINGING) return result(IDLE, [{ type: "stop_media" }]);
+      return same;
+    case "connection_back":
+      if (state.phase !== Phase.ANSWERED || state.away !== "self") return same;
+      return result(state, [emit("call:resume", { call_id: state.callId }, "resume_ack")]);
+    case "away_too_long":
+      if (state.phase !== Phase.ANSWERED || state.away !== "self") return same;
+      return result(ended(state, "connection_lost"), END_MEDIA);
+    case "restore": {
+      // After a reload in the middle of a call: ask to resume it as soon as we are connected.
+      const other = person(event.call?.other);
+      if (state.phase !== Phase.IDLE || !other || typeof event.call?.call_id !== "string") return same;
+      return result({ ...IDLE, phase: Phase.ANSWERED, callId: event.call.call_id,
+        role: event.call.role === "callee" ? "callee" : "caller", other, away: "self", link: "connecting" });
+    }
+
+    // -- the peer connection ---------------------------------------------------------------------------
+    case "link":
+      if (state.phase !== Phase.ANSWERED || state.link === event.link) return same;
+      return result({ ...state, link: event.link });
+    default:
+      return same;
+  }
+}
+
+// Whether the call takes the screen: while calling and in the call (not while it only rings here).
+export function isUp(state) {
+  return state.phase === Phase.CALLING || state.phase === Phase.ANSWERED;
+}

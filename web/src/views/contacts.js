@@ -1,0 +1,131 @@
+// Mentor calls: the people this person is paired with, their live status, a Call button each, and recent calls.
+// The list and statuses come from the call line (calls/line.js), which keeps them current.
+import { getCalls } from "../api.js";
+import { h, setAlert } from "../dom.js";
+import { describeCall, relationshipLabel, statusLabel } from "../calls/messages.js";
+import { Phase } from "../calls/state.js";
+import { formatTime, parseSentAt } from "../room/chat.js";
+
+export const title = "Mentor calls";
+export const requiresAuth = true;
+
+const RECENT_CALLS = 10;
+const RECORD_DELAY_MS = 800; // the call's row is written as it ends; ask a moment later
+
+function contactItem(contact, canCall) {
+  const name = contact.display_name || "Someone";
+  const status = contact.status || "offline";
+  const callable = canCall && status === "online";
+  return h("li", { class: "contact", "data-user-id": contact.user_id, "data-status": status },
+    h("div", { class: "contact-main" },
+      h("span", { class: "contact-name" }, name),
+      h("span", { class: "muted contact-relationship" }, relationshipLabel(contact.relationship)),
+    ),
+    h("div", { class: "contact-meta" },
+      h("span", { class: `contact-status status-${status}` }, statusLabel(status)),
+      h("button", {
+        type: "button",
+        class: "button call-contact",
+        "data-user-id": contact.user_id,
+        "aria-label": `Call ${name}`,
+        disabled: !callable,
+      }, "Call"),
+    ),
+  );
+}
+
+function callItem(record, selfId, nameOf) {
+  const { direction, detail } = describeCall(record, selfId, nameOf);
+  const when = parseSentAt(record.invited_at);
+  return h("li", { class: "recent-call", "data-call-id": record.id },
+    h("span", { class: "recent-call-who" }, direction),
+    h("span", { class: "muted" }, [detail, when && formatTime(when)].filter(Boolean).join(" · ")),
+  );
+}
+
+export async function render(root, { signal, line }) {
+  const heading = h("h2", { id: "contacts-title", tabindex: "-1" }, "Mentor calls");
+  const lead = h("p", { class: "muted" },
+    "The people you are paired with. When someone is online, you can call them here.");
+  const loading = h("p", { class: "muted", id: "contacts-loading", role: "status" }, "Loading your contacts…");
+  const error = h("p", { id: "contacts-error", class: "alert", role: "alert", hidden: true });
+  const list = h("ul", { id: "contacts", class: "contact-list", "aria-labelledby": "contacts-title", hidden: true });
+  const empty = h("p", { id: "contacts-empty", class: "card calm", hidden: true },
+    "You are not paired with anyone yet. When an administrator pairs you with a mentor or a mentee, "
+      + "they will appear here.");
+
+  const recentTitle = h("h3", { id: "recent-calls-title" }, "Recent calls");
+  const recentList = h("ul", { id: "recent-calls", class: "recent-calls", "aria-labelledby": "recent-calls-title" });
+  const recentEmpty = h("p", { class: "muted", id: "recent-calls-empty", hidden: true }, "No calls yet.");
+  const recent = h("section", { class: "panel stack", "aria-labelledby": "recent-calls-title", hidden: true },
+    recentTitle, recentList, recentEmpty);
+
+  const section = h("section", { class: "stack", "aria-labelledby": "contacts-title" },
+    heading, lead, loading, error, list, empty, recent);
+  root.replaceChildren(section);
+  heading.focus();
+
+  let calls = null;
+  const nameOf = (userId) => line.contacts.find((c) => c.user_id === userId)?.display_name || null;
+
+  function draw() {
+    if (signal.aborted) return;
+    const phase = line.state.phase;
+    const canCall = phase === Phase.IDLE || phase === Phase.ENDED;
+    loading.hidden = line.contactsLoaded || Boolean(line.contactsError);
+    setAlert(error, line.contactsLoaded ? "" : line.contactsError);
+    list.hidden = !line.contactsLoaded || line.contacts.length === 0;
+    empty.hidden = !line.contactsLoaded || line.contacts.length > 0;
+
+    // Keep keyboard focus on the same person's button when the list is redrawn.
+    const focused = list.contains(document.activeElement) ? document.activeElement.dataset.userId : null;
+    list.replaceChildren(...line.contacts.map((c) => contactItem(c, canCall)));
+    if (focused) {
+      const again = list.querySelector(`button[data-user-id="${CSS.escape(focused)}"]`);
+      (again && !again.disabled ? again : heading).focus();
+    }
+
+    recent.hidden = calls === null;
+    if (calls !== null) {
+      recentList.replaceChildren(...calls.map((c) => callItem(c, line.me?.id, nameOf)));
+      recentEmpty.hidden = calls.length > 0;
+    }
+  }
+
+  async function loadCalls() {
+    try {
+      const data = await getCalls(RECENT_CALLS, signal);
+      calls = Array.isArray(data?.calls) ? data.calls : [];
+    } catch {
+      return; // the recent calls are a convenience; the contacts above still work
+    }
+    draw();
+  }
+
+  list.addEventListener("click", (event) => {
+    const button = event.target.closest?.("button.call-contact");
+    if (!button || button.disabled) return;
+    const contact = line.contacts.find((c) => c.user_id === button.dataset.userId);
+    if (contact) line.dial(contact);
+  });
+
+  let lastPhase = line.state.phase;
+  let timer = null;
+  const unsubscribe = line.subscribe(() => {
+    const phase = line.state.phase;
+    if (phase !== lastPhase && phase === Phase.ENDED) {
+      clearTimeout(timer);
+      timer = setTimeout(loadCalls, RECORD_DELAY_MS);
+    }
+    lastPhase = phase;
+    draw();
+  });
+  signal.addEventListener("abort", () => {
+    unsubscribe();
+    clearTimeout(timer);
+  }, { once: true });
+
+  if (!line.contactsLoaded) line.refreshContacts();
+  draw();
+  loadCalls();
+}
