@@ -136,16 +136,24 @@ class Calls:
             await self._audit(conn, "call.invite", "not_authorized", None, callee_id)
             raise not_authorized("You can call only the people you are paired with.")
         call_id = str(uuid.uuid4())
-        if not await self.lines.claim(me, call_id):
-            await self._audit(conn, "call.invite", "conflict", None, callee_id)
-            raise SignalingError("conflict", "You are already in a call; end it first.")
         now = self.clock()
-        claimed_callee = False
+        claimed: list[str] = []
         try:
             busy = await self._in_group_session(callee_id, now)
-            if not busy:
-                claimed_callee = await self.lines.claim(callee_id, call_id)
-                busy = not claimed_callee
+            for user_id in sorted((me, callee_id)):
+                if user_id == callee_id:
+                    if not busy and await self.lines.claim(callee_id, call_id, now):
+                        claimed.append(callee_id)
+                    else:
+                        busy = True
+                    continue
+                # Once the callee is busy the caller's line is only looked at: taking it then could make a call
+                # placed to the caller at this very moment find them busy for nothing.
+                if await self.lines.busy(me, now) if busy else not await self.lines.claim(me, call_id, now):
+                    await self._audit(conn, "call.invite", "conflict", None, callee_id)
+                    raise SignalingError("conflict", "You are already in a call; end it first.")
+                if not busy:
+                    claimed.append(me)
             call, events = call_transitions.invite(
                 call_id,
                 contact.pairing_id,
@@ -163,12 +171,12 @@ class Calls:
             if call.live:
                 await self.store.update(call_id, lambda _: (to_document(call), None))
         except BaseException:
-            await self.lines.release(me, call_id)
-            if claimed_callee:
-                await self.lines.release(callee_id, call_id)
+            for user_id in claimed:
+                await self.lines.release(user_id, call_id)
             raise
         if not call.live:
-            await self.lines.release(me, call_id)
+            for user_id in claimed:
+                await self.lines.release(user_id, call_id)
         conn.call_id = call_id
         await self.delivery.deliver(events)
         await self._audit(conn, "call.invite", call.state.value if call.live else "busy", call_id, callee_id)
@@ -244,7 +252,9 @@ class Calls:
         role = None if call is None else call.role_of(conn.account.user_id)
         if call is None or role is None or call.state is not CallState.ANSWERED:
             raise not_authorized("You can only signal to the other side of your call.")
-        if call.side(role).peer_id != conn.sid or body.to != call.other(role).peer_id:
+        other = call.other(role)
+        # A side that is away has no connection in the call: its old peer id is nobody's.
+        if call.side(role).peer_id != conn.sid or body.to != other.peer_id or other.away_since is not None:
             raise not_authorized("You can only signal to the other side of your call.")
         await self.sio.emit("rtc:signal", wire.relayed(conn.sid, body), to=body.to)
         return ok()
