@@ -148,6 +148,7 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     with contextlib.suppress(asyncio.CancelledError):
         await task
     await app[SIGNALING].sio.shutdown()
+    await app[SIGNALING].namespace.stop_background()
 
 
 async def _drain(app: web.Application) -> None:

@@ -262,6 +262,13 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             log.info("disconnecting a client that keeps violating the protocol")
             self._background(self.disconnect(conn.sid))
 
+    async def stop_background(self) -> None:
+        """Cancel and await the work started for connections (announcements, disconnects) at shutdown."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)

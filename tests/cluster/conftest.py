@@ -41,7 +41,9 @@ class Cluster:
         return node
 
 
-async def make_cluster(tmp_path: Path, database_url: str, redis_url: str) -> Cluster:
+async def make_cluster(
+    tmp_path: Path, database_url: str, redis_url: str, extra_env: dict[str, str] | None = None
+) -> Cluster:
     env = clean_env(
         HAVEN_DATABASE_URL=database_url,
         HAVEN_REDIS_URL=redis_url,
@@ -51,6 +53,7 @@ async def make_cluster(tmp_path: Path, database_url: str, redis_url: str) -> Clu
         HAVEN_PRESENCE_TTL_SECONDS=str(PRESENCE_TTL_SECONDS),
         HAVEN_SWEEP_MS=str(int(SWEEP_SECONDS * 1000)),
         HAVEN_LOG_LEVEL="warning",
+        **(extra_env or {}),
     )
     create_admin(tmp_path, env)
     nodes = [start_node(tmp_path, {**env, "HAVEN_NODE_ID": name}) for name in ("node-a", "node-b")]
