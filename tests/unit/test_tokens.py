@@ -11,29 +11,34 @@ import pytest
 from server.tokens import InvalidToken, issue_token, read_token
 
 SECRET = "unit-secret-" + "q" * 40
-NOW = datetime.now(UTC)
+
+
+def now() -> datetime:
+    # Read per test, never at import: the whole suite runs longer than a short-lived token lives.
+    return datetime.now(UTC)
 
 
 def test_a_token_names_its_user_and_expiry() -> None:
     user_id = uuid.uuid4()
-    token, expires_at = issue_token(user_id, SECRET, 600, NOW)
+    issued = now()
+    token, expires_at = issue_token(user_id, SECRET, 600, issued)
     claims = read_token(token, SECRET)
     assert claims.user_id == user_id
     assert claims.expires_at == expires_at.replace(microsecond=0)
-    assert expires_at - NOW == timedelta(seconds=600)
+    assert expires_at - issued == timedelta(seconds=600)
 
 
 def test_each_token_is_distinct() -> None:
     user_id = uuid.uuid4()
-    assert issue_token(user_id, SECRET, 600, NOW)[0] != issue_token(user_id, SECRET, 600, NOW)[0]
+    assert issue_token(user_id, SECRET, 600, now())[0] != issue_token(user_id, SECRET, 600, now())[0]
 
 
 def forge(**claims: object) -> str:
     base = {
         "iss": "haven",
         "sub": str(uuid.uuid4()),
-        "iat": int(NOW.timestamp()),
-        "exp": int(NOW.timestamp()) + 60,
+        "iat": int(now().timestamp()),
+        "exp": int(now().timestamp()) + 60,
         "jti": "j",
     }
     base.update(claims)
@@ -43,8 +48,8 @@ def forge(**claims: object) -> str:
 @pytest.mark.parametrize(
     "token",
     [
-        issue_token(uuid.uuid4(), SECRET, 60, NOW - timedelta(minutes=5))[0],  # expired
-        issue_token(uuid.uuid4(), "other-" + "w" * 40, 600, NOW)[0],  # another deployment's
+        issue_token(uuid.uuid4(), SECRET, 60, now() - timedelta(minutes=5))[0],  # expired
+        issue_token(uuid.uuid4(), "other-" + "w" * 40, 600, now())[0],  # another deployment's
         jwt.encode(
             {"iss": "haven", "sub": str(uuid.uuid4()), "exp": 9999999999, "iat": 1, "jti": "j"}, None, algorithm="none"
         ),
