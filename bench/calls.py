@@ -36,11 +36,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -55,11 +53,10 @@ from bench.chat import log, machine_busy_seconds
 from bench.chat_targets import HavenDeployment, Services
 from bench.cpu import CLOCK_TICKS, CpuProbe, cpu_seconds, delta
 from bench.rooms import bounded, machine
+from bench.runs import bounded_run, write_results
 from bench.stats import summarize
 from tests.support.call_peer import CallPeer
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-REPOSITORY = Path(__file__).resolve().parent.parent
 COMMAND = ".venv/bin/python -m bench.calls"
 
 RING_TIMEOUT = 10.0  # seconds from call:invite to call:incoming
@@ -406,32 +403,11 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_results(results: dict[str, Any]) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS_DIR / f"calls-{stamp}.json"
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    return path
-
-
 async def run(args: argparse.Namespace) -> int:
-    task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    if task is not None:
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
     bench = CallsBench(args)
-    try:
-        async with asyncio.timeout(args.time_limit):
-            results = await bench.measure()
-    except BaseException:
-        print(bench.deployment.logs(), file=sys.stderr)
-        raise
-    finally:
-        async with asyncio.timeout(60):
-            await bench.cleanup()
+    results = await bounded_run(bench.measure, bench.cleanup, bench.deployment.logs, args.time_limit, 60)
     print(markdown(results))
-    path = write_results(results)
-    print(f"\nResults: {path.relative_to(REPOSITORY)}")
+    write_results("calls", results)
     return 1 if results["counts"]["errors"] or results["counts"]["completed"] < args.calls else 0
 
 

@@ -55,7 +55,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -82,10 +81,9 @@ from bench.chat_targets import (
 )
 from bench.cpu import CLOCK_TICKS, CpuProbe, delta
 from bench.rooms import bounded, machine
+from bench.runs import bounded_run, write_results
 from bench.stats import summarize
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-REPOSITORY = Path(__file__).resolve().parent.parent
 COMMAND = ".venv/bin/python -m bench.chat"
 
 CONNECT_TIMEOUT = 10.0  # seconds for the connect handshake
@@ -897,35 +895,14 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_results(results: dict[str, Any]) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS_DIR / f"chat-{stamp}.json"
-    path.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    return path
-
-
 async def run(args: argparse.Namespace) -> int:
-    task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    if task is not None:
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
     bench = ChatBench(args)
-    try:
-        async with asyncio.timeout(args.time_limit):
-            results = await bench.main()
-    except BaseException:
-        print(bench.logs(), file=sys.stderr)
-        raise
-    finally:
-        async with asyncio.timeout(90):
-            await bench.cleanup()
+    results = await bounded_run(bench.main, bench.cleanup, bench.logs, args.time_limit, 90)
     if args.check_haven:
         print(json.dumps(results, default=str))
         return 0 if results["haven_chat_ready"] else 3
     print(markdown(results))
-    path = write_results(results)
-    print(f"\nResults: {path.relative_to(REPOSITORY)}")
+    write_results("chat", results)
     failed = any(r["lost_deliveries"] or r["unacked_messages"] for r in results["runs"])
     return 1 if failed else 0
 

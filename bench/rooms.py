@@ -29,12 +29,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import platform
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -53,14 +51,13 @@ import redis.asyncio as aioredis
 import socketio
 
 from bench.cpu import CLOCK_TICKS, CpuProbe, add_into, delta
+from bench.runs import bounded_run, write_results
 from bench.stats import summarize
 from tests.support import databases
 from tests.support.api import Api
 from tests.support.processes import ADMIN_EMAIL, ADMIN_PASSWORD, Node, clean_env, create_admin, start_node
 from tests.support.services import PrivatePostgres, PrivateRedis
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-REPOSITORY = Path(__file__).resolve().parent.parent
 COMMAND = ".venv/bin/python -m bench.rooms"
 
 CONNECT_TIMEOUT = 10.0  # seconds for the Socket.IO connect handshake
@@ -661,32 +658,11 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_results(results: dict[str, Any]) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS_DIR / f"rooms-{stamp}.json"
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    return path
-
-
 async def run(args: argparse.Namespace) -> int:
-    task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    if task is not None:
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
     bench = RoomsBench(args)
-    try:
-        async with asyncio.timeout(args.time_limit):
-            results = await bench.measure()
-    except BaseException:
-        print(bench.node_logs(), file=sys.stderr)
-        raise
-    finally:
-        async with asyncio.timeout(60):
-            await bench.cleanup()
+    results = await bounded_run(bench.measure, bench.cleanup, bench.node_logs, args.time_limit, 60)
     print(markdown(results))
-    path = write_results(results)
-    print(f"\nResults: {path.relative_to(REPOSITORY)}")
+    write_results("rooms", results)
     failed = results["counts"]["errors"] or results["counts"]["missing_mute_updates"]
     return 1 if failed else 0
 

@@ -24,7 +24,7 @@ from signaling.acks import Ack, SignalingError, not_authorized, ok
 from signaling.call_delivery import CallDelivery
 from signaling.call_lines import Lines
 from signaling.connection import LocalConnection
-from signaling.contacts import ContactStatus
+from signaling.contacts import IN_CALL, ContactStatus
 from signaling.presence import Presence
 from signaling.room_store import Document, RoomStore
 from signaling.seams import CallRecords, Directory, IceServers
@@ -104,7 +104,10 @@ class Calls:
                     except Exception:
                         # A line naming an ended call counts as free; nothing is stuck.
                         log.warning("releasing a line failed", extra={"call_id": call.call_id})
-            if isinstance(event, Answered) or (isinstance(event, Ended) and event.call.answered_at is not None):
+            if isinstance(event, Answered):
+                for user_id in event.call.people():
+                    await self.contacts.announce(user_id, IN_CALL)
+            elif isinstance(event, Ended) and event.call.answered_at is not None:
                 for user_id in event.call.people():
                     await self.contacts.announce(user_id)
 
@@ -237,20 +240,22 @@ class Calls:
         assert role is not None
         return ok(call_id=call_id, role=role.value, peer_id=call.other(role).peer_id, media=self._media(me))
 
-    async def in_call(self, conn: LocalConnection) -> bool:
-        """Whether this connection takes part in a live call (ringing as its caller, or answered)."""
+    async def current(self, conn: LocalConnection) -> Call | None:
+        """The live call this connection takes part in (ringing as its caller, or answered), if any."""
         if conn.call_id is None:
-            return False
+            return None
         call = await self.lines.call(conn.call_id)
-        return call is not None and call.live and conn.sid in (call.caller.peer_id, call.callee.peer_id)
+        if call is None or not call.live or conn.sid not in (call.caller.peer_id, call.callee.peer_id):
+            return None
+        return call
 
     # -- WebRTC ------------------------------------------------------------------------------------------
 
-    async def relay(self, conn: LocalConnection, body: wire.RtcSignal) -> Ack:
-        """Relay an offer, answer or candidate to the other side of this connection's answered call only."""
-        call = None if conn.call_id is None else await self.lines.call(conn.call_id)
-        role = None if call is None else call.role_of(conn.account.user_id)
-        if call is None or role is None or call.state is not CallState.ANSWERED:
+    async def relay(self, conn: LocalConnection, body: wire.RtcSignal, call: Call) -> Ack:
+        """Relay an offer, answer or candidate to the other side of ``call`` (this connection's, from
+        ``current``) while it is answered, and nowhere else."""
+        role = call.role_of(conn.account.user_id)
+        if role is None or call.state is not CallState.ANSWERED:
             raise not_authorized("You can only signal to the other side of your call.")
         other = call.other(role)
         # A side that is away has no connection in the call: its old peer id is nobody's.

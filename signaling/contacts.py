@@ -47,13 +47,14 @@ class ContactStatus:
             return IN_CALL
         return ONLINE if await self.presence.of_user(user_id, self.clock()) else OFFLINE
 
-    async def announce(self, user_id: str) -> None:
-        """Tell this person's contacts where they stand now; a failure is logged, never raised (it is a hint)."""
+    async def announce(self, user_id: str, status: str | None = None) -> None:
+        """Tell this person's contacts where they stand now (``status`` when the caller knows it already); a
+        failure is logged, never raised (it is a hint)."""
         try:
             contacts = await self.directory.contacts(user_id)
             if not contacts:
                 return
-            status = await self.status(user_id)
+            status = status or await self.status(user_id)
             await self.sio.emit(
                 "contact:status", {"user_id": user_id, "status": status}, to=[f"u:{c.user_id}" for c in contacts]
             )

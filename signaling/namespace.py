@@ -201,7 +201,7 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     # -- the crossings of group rooms and calls: one connection is in a room or a call, never both ----------
 
     async def _join_room(self, conn: LocalConnection, body: wire.RoomRef) -> Ack:
-        if await self.calls.in_call(conn):
+        if await self.calls.current(conn) is not None:
             raise SignalingError("conflict", "End your call before joining a group room.")
         return await self.rooms.join(conn, body)
 
@@ -221,8 +221,9 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return await self.calls.resume(conn, body)
 
     async def _signal(self, conn: LocalConnection, body: wire.RtcSignal) -> Ack:
-        if conn.call_id is not None and await self.calls.in_call(conn):
-            return await self.calls.relay(conn, body)
+        call = await self.calls.current(conn)
+        if call is not None:
+            return await self.calls.relay(conn, body, call)
         return await self.rooms.relay(conn, body)
 
     async def _event(self, event: str, sid: str, payload: Any, extra_args: bool) -> Ack:
