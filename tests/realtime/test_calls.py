@@ -1362,3 +1362,24 @@ async def test_ending_a_pairing_ends_the_pairs_call_in_progress(pair: Pair) -> N
     refused(await mentor.call("call:invite", {"user_id": pair.mentee.user_id}), "not_authorized")
     (record,) = await calls_of(pair.api, pair.mentor.token)
     assert (record["id"], record["outcome"]) == (call_id, "hangup")
+
+
+async def test_looking_at_someone_elses_calls_is_for_administrators_and_is_audited(pair: Pair) -> None:
+    mentor = await pair.connect(pair.mentor)
+    mentee = await pair.connect(pair.mentee)
+    call_id = await invite(mentor, pair.mentee)
+    await of_call(mentee, "call:incoming", call_id)
+
+    status, body = await pair.api.call("GET", f"/api/calls?user_id={pair.mentor.user_id}", pair.mentee.token)
+    assert (status, body["error"]["code"]) == (403, "not_authorized")
+    status, body = await pair.api.call("GET", "/api/calls?user_id=not-a-uuid", pair.admin)
+    assert (status, body["error"]["code"]) == (400, "invalid_request")
+    assert "user_id" in body["error"]["message"]
+
+    status, body = await pair.api.call("GET", "/api/audit?limit=50", pair.admin)
+    assert status == 200, body
+    assert not [e for e in body["entries"] if e["action"] == "calls.view"]
+    assert [c["id"] for c in await calls_of(pair.api, pair.admin, f"?user_id={pair.mentee.user_id}")] == [call_id]
+    status, body = await pair.api.call("GET", "/api/audit?limit=50", pair.admin)
+    (look,) = [e for e in body["entries"] if e["action"] == "calls.view"]
+    assert (look["target_type"], look["target_id"]) == ("user", pair.mentee.user_id)
