@@ -41,11 +41,12 @@ ensure_venv() {
     say "creating $VENV"
     python3 -m venv "$VENV" || { apt_install python3-venv && python3 -m venv "$VENV"; }
   fi
-  stamp="$(stamp_of "$ROOT/pyproject.toml")-$extras"
+  # Every dependency is pinned in constraints.txt, so a fresh machine installs exactly what was tested.
+  stamp="$(stamp_of "$ROOT/pyproject.toml" "$ROOT/constraints.txt")-$extras"
   if [ "$(cat "$VENV/.haven-installed" 2>/dev/null)" != "$stamp" ]; then
     say "installing Haven and its dependencies into .venv"
     quietly "$VENV/bin/python" -m pip install -q --upgrade pip
-    quietly "$VENV/bin/python" -m pip install -q -e "$ROOT$spec"
+    quietly "$VENV/bin/python" -m pip install -q -c "$ROOT/constraints.txt" -e "$ROOT$spec"
     echo "$stamp" > "$VENV/.haven-installed"
   fi
 }
