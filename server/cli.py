@@ -57,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _migrate(settings: Settings) -> None:
-    engine = create_engine(settings.database_url)
+    # Schema upgrades and purges may run long: no statement limit for the command line.
+    engine = create_engine(settings.database_url, statement_timeout=None)
     try:
         await upgrade(engine)
     finally:
@@ -69,7 +70,8 @@ async def _purge_chat(settings: Settings, days: int | None) -> int:
     if days < 0:
         print("haven: --older-than-days must be 0 or more", file=sys.stderr)
         return 2
-    engine = create_engine(settings.database_url)
+    # Schema upgrades and purges may run long: no statement limit for the command line.
+    engine = create_engine(settings.database_url, statement_timeout=None)
     try:
         await upgrade(engine)
         now = datetime.now(UTC)
@@ -89,7 +91,8 @@ async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
         first = exc.errors(include_input=False)[0]
         print(f"haven: invalid {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
         return 2
-    engine = create_engine(settings.database_url)
+    # Schema upgrades and purges may run long: no statement limit for the command line.
+    engine = create_engine(settings.database_url, statement_timeout=None)
     try:
         await upgrade(engine)
         async with session_factory(engine).begin() as session:

@@ -1,11 +1,13 @@
 """Errors as clients see them: one shape, stable codes, a plain sentence.
 
 ``{"error": {"code": "not_authorized", "message": "..."}}`` is the body of every refused REST request and the
-``error`` of every refused Socket.IO acknowledgement.
+``error`` of every refused Socket.IO acknowledgement. A code may add fields of its own (``retry_after`` of
+``rate_limited``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -40,26 +42,47 @@ HTTP_STATUS = {
 
 
 class ApiError(Exception):
-    """A refusal meant for the client: reported with its code, and the server goes on."""
+    """A refusal meant for the client: reported with its code, and the server goes on.
 
-    def __init__(self, code: ErrorCode, message: str, details: list[dict[str, str]] | None = None) -> None:
+    ``extra`` adds fields of the code's own beside ``code`` and ``message`` (``retry_after`` of ``rate_limited``);
+    ``headers`` go on the HTTP response (``Retry-After``) and are not part of the body.
+    """
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        details: list[dict[str, str]] | None = None,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = details
+        self.extra = dict(extra or {})
+        self.headers = dict(headers or {})
 
     @property
     def status(self) -> int:
         return HTTP_STATUS[self.code]
 
     def body(self) -> dict[str, Any]:
-        return error_body(self.code, self.message, self.details)
+        return error_body(self.code, self.message, self.details, self.extra)
 
 
-def error_body(code: ErrorCode, message: str, details: list[dict[str, str]] | None = None) -> dict[str, Any]:
+def error_body(
+    code: ErrorCode,
+    message: str,
+    details: list[dict[str, str]] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code.value, "message": message}
     if details:
         error["details"] = details
+    if extra:
+        error.update(extra)
     return {"error": error}
 
 
@@ -81,3 +104,11 @@ def conflict(message: str) -> ApiError:
 
 def invalid(message: str) -> ApiError:
     return ApiError(ErrorCode.INVALID_REQUEST, message)
+
+
+def rate_limited(message: str, retry_after: int) -> ApiError:
+    """A 429 that says, in the body and in ``Retry-After``, how many whole seconds until trying again is worth it."""
+    seconds = max(1, retry_after)
+    return ApiError(
+        ErrorCode.RATE_LIMITED, message, extra={"retry_after": seconds}, headers={"Retry-After": str(seconds)}
+    )

@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from server.appkeys import METRICS
+from server.db.engine import database_unavailable
 from server.errors import ApiError, ErrorCode, error_body
 
 log = logging.getLogger("haven.http")
@@ -57,7 +58,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
-        return _error_response(exc.code, exc.message, exc.status, exc.details)
+        return web.json_response(exc.body(), status=exc.status, headers=exc.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -66,7 +67,14 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status == 405 and "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
-    except Exception:
+    except Exception as exc:
+        if database_unavailable(exc):
+            # The type only: the text of a database error holds SQL.
+            log.warning(
+                "database unavailable",
+                extra={"route": route_template(request), "method": request.method, "error": type(exc).__name__},
+            )
+            return _error_response(ErrorCode.UNAVAILABLE, "The service is not answering just now. Try again soon.", 503)
         log.exception("unhandled error", extra={"route": route_template(request), "method": request.method})
         return _error_response(ErrorCode.INTERNAL, "Something went wrong on our side.", 500)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.api import audit_log, calls, contacts, conversations, groups, login, me, pairings, users
+from server.api import audit_log, calls, contacts, conversations, groups, login, me, pairings, refresh, users
 
 
 def add_routes(app: web.Application) -> None:
-    for module in (login, me, users, groups, pairings, audit_log, conversations, contacts, calls):
+    for module in (login, refresh, me, users, groups, pairings, audit_log, conversations, contacts, calls):
         app.router.add_routes(module.routes)

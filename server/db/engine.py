@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -19,11 +20,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(database_url: str) -> AsyncEngine:
+def create_engine(
+    database_url: str,
+    *,
+    connect_timeout: float = 5.0,
+    statement_timeout: float | None = 10.0,
+    pool_timeout: float = 5.0,
+) -> AsyncEngine:
     """Create the engine; an SQLite file's folder is created if missing.
 
     ``hide_parameters`` keeps bound values (emails, names, password hashes, message text) out of the text of
     database errors, which end up in logs.
+
+    On PostgreSQL a database that stops answering gives errors within seconds rather than holding requests:
+    connecting gives up after ``connect_timeout`` (default 5 s), a statement after ``statement_timeout`` (default
+    10 s; None for none, as long migrations need), and waiting for a free pooled connection after ``pool_timeout``
+    (default 5 s). The statement limit is the server's own (it cancels the query); the client's, a little longer,
+    covers a server that does not answer at all.
     """
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
@@ -32,9 +45,38 @@ def create_engine(database_url: str) -> AsyncEngine:
         engine = create_async_engine(url, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    connect_args: dict[str, Any] = {"timeout": connect_timeout}
+    if statement_timeout is not None:
+        connect_args["command_timeout"] = statement_timeout + 2.0
+        connect_args["server_settings"] = {"statement_timeout": str(round(statement_timeout * 1000))}
     return create_async_engine(
-        url, hide_parameters=True, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_recycle=1800
+        url,
+        hide_parameters=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        pool_timeout=pool_timeout,
+        connect_args=connect_args,
     )
+
+
+# SQLSTATE classes of a database that cannot serve now, rather than of a bad query: 08 connection exception,
+# 53 insufficient resources (too many connections), 57 operator intervention (statement timeout, shutdown).
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database could not be reached or did not answer in time, not that a query was
+    wrong. asyncpg's own connect and command timeouts, and refused connections, come through unwrapped."""
+    if isinstance(exc, (sa_exc.TimeoutError, sa_exc.OperationalError, sa_exc.InterfaceError)):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        return exc.connection_invalidated or (
+            isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATE_CLASSES)
+        )
+    return isinstance(exc, (TimeoutError, ConnectionError))
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
