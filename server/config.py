@@ -64,10 +64,11 @@ class Settings:
     chat_retention_days: int = 30
     redis_prefix: str = "haven:"
     node_id: str = ""
-    # One-on-one calls: how long a call rings before it counts as missed, and whether clients must relay all media
-    # through TURN ("relay", which keeps each side's address from the other) or may connect directly ("all").
+    # One-on-one calls: how long a call rings before it counts as missed.
     call_ring_seconds: int = 45
-    call_ice_policy: str = "all"
+    # Whether clients in calls and group rooms must relay all media through TURN ("relay", which keeps each person's
+    # network address from the others) or may connect directly ("all").
+    ice_policy: str = "all"
 
     @property
     def is_sqlite(self) -> bool:
@@ -108,6 +109,18 @@ def _prefix(value: str) -> str:
     if len(value) > 64 or not all(ch.isalnum() or ch in ":-_." for ch in value):
         raise ConfigError("HAVEN_REDIS_PREFIX must be up to 64 letters, digits or ':-_.'")
     return value
+
+
+def _ice_policy(env: Mapping[str, str], relay_possible: bool) -> str:
+    """``HAVEN_ICE_POLICY``, or its older name ``HAVEN_CALL_ICE_POLICY`` (from when only calls had it); the new
+    name wins when both are set. ``relay`` is refused without TURN: no client could connect at all."""
+    name = "HAVEN_ICE_POLICY" if env.get("HAVEN_ICE_POLICY") else "HAVEN_CALL_ICE_POLICY"
+    policy = env.get(name) or "all"
+    if policy not in {"all", "relay"}:
+        raise ConfigError(f"{name} must be 'all' or 'relay', got {policy!r}")
+    if policy == "relay" and not relay_possible:
+        raise ConfigError(f"{name}=relay needs HAVEN_TURN_URLS and HAVEN_TURN_SECRET")
+    return policy
 
 
 def _stored_secret(data_dir: Path) -> str:
@@ -169,11 +182,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if not origin.startswith(("http://", "https://")) or origin.endswith("/"):
             raise ConfigError(f"HAVEN_ALLOWED_ORIGINS entries are scheme://host[:port], got {origin!r}")
 
-    call_ice_policy = env.get("HAVEN_CALL_ICE_POLICY") or "all"
-    if call_ice_policy not in {"all", "relay"}:
-        raise ConfigError("HAVEN_CALL_ICE_POLICY must be 'all' or 'relay'")
-    if call_ice_policy == "relay" and not (turn_urls and turn_secret):
-        raise ConfigError("HAVEN_CALL_ICE_POLICY=relay needs HAVEN_TURN_URLS and HAVEN_TURN_SECRET")
+    ice_policy = _ice_policy(env, relay_possible=bool(turn_urls and turn_secret))
 
     log_level = (env.get("HAVEN_LOG_LEVEL") or "info").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -207,5 +216,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_prefix=_prefix(env.get("HAVEN_REDIS_PREFIX") or "haven:"),
         node_id=env.get("HAVEN_NODE_ID") or f"node-{secrets.token_hex(4)}",
         call_ring_seconds=_int(env, "HAVEN_CALL_RING_SECONDS", 45, 1, 600),
-        call_ice_policy=call_ice_policy,
+        ice_policy=ice_policy,
     )

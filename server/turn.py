@@ -28,6 +28,11 @@ class ConfiguredIceServers:
         self.settings = settings
         self.clock = clock
 
+    @property
+    def transport_policy(self) -> str:
+        """``HAVEN_ICE_POLICY``: ``all``, or ``relay`` (checked at start to come with TURN)."""
+        return self.settings.ice_policy
+
     def __call__(self, user_id: str) -> list[dict[str, Any]]:
         servers: list[dict[str, Any]] = []
         if self.settings.stun_urls:

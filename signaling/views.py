@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rooms.model import Member, Role, Room, Waiting
+from rooms.model import GroupSettings, Member, Role, Room, Waiting
 
 MESH_LIMIT = 4
 
@@ -24,6 +24,14 @@ def participant(member: Member, hands: tuple[str, ...]) -> dict[str, Any]:
             "audio": member.audio_muted_by is not None,
             "video": member.video_muted_by is not None,
         },
+    }
+
+
+def settings(values: GroupSettings) -> dict[str, Any]:
+    return {
+        "lobby_enabled": values.lobby_enabled,
+        "capacity": values.capacity,
+        "self_unmute_allowed": values.self_unmute_allowed,
     }
 
 
@@ -57,12 +65,20 @@ def media_mode(room: Room) -> str:
     return "mesh"
 
 
-def entry_payload(room: Room, member: Member, ice_servers: list[dict[str, Any]], last_seq: int) -> dict[str, Any]:
+def entry_payload(
+    room: Room, member: Member, ice_servers: list[dict[str, Any]], ice_policy: str, last_seq: int
+) -> dict[str, Any]:
     """What a person receives on entering: the room, themselves, media settings and where chat stands."""
+    media = {
+        "mode": media_mode(room),
+        "ice_servers": ice_servers,
+        "ice_transport_policy": ice_policy,
+        "mesh_limit": MESH_LIMIT,
+    }
     return {
         "status": "joined",
         "room": room_view(room, member.role),
         "self": {"peer_id": member.peer_id, "user_id": member.user_id, "role": member.role.value},
-        "media": {"mode": media_mode(room), "ice_servers": ice_servers, "mesh_limit": MESH_LIMIT},
+        "media": media,
         "chat": {"last_seq": last_seq, "conversation": f"room:{room.room_id}"},
     }

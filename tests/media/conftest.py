@@ -1,5 +1,5 @@
-"""Fixtures for call media tests: a private coturn on loopback, a Haven app, a mentor and mentee paired through
-the admin API, and call devices (aiortc peers signaling through Haven) that are closed after each test.
+"""Fixtures for media tests: a private coturn on loopback, a Haven app, a mentor and mentee paired through the admin
+API, and call devices (aiortc peers signaling through Haven) that are closed after each test.
 
 These tests run on SQLite only: the media path touches the database only for the call's record (which the
 call signaling tests cover on both kinds), and each test here spends seconds of CPU encoding and decoding video,
@@ -53,7 +53,7 @@ def database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def ice_policy() -> str:
-    """``HAVEN_CALL_ICE_POLICY`` for the app; a test parametrizes it with "relay" to force TURN."""
+    """``HAVEN_ICE_POLICY`` for the app; a test parametrizes it with "relay" to force TURN."""
     return "all"
 
 
@@ -65,7 +65,7 @@ def settings(tmp_path: Path, database_url: str, ice_policy: str, request: pytest
     extra: dict[str, str] = {}
     if ice_policy == "relay":
         turn: PrivateTurn = request.getfixturevalue("turn")
-        extra = {"HAVEN_TURN_URLS": turn.url, "HAVEN_TURN_SECRET": turn.secret, "HAVEN_CALL_ICE_POLICY": "relay"}
+        extra = {"HAVEN_TURN_URLS": turn.url, "HAVEN_TURN_SECRET": turn.secret, "HAVEN_ICE_POLICY": "relay"}
     return make_settings(tmp_path, database_url, **extra)
 
 

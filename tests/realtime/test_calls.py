@@ -1315,7 +1315,7 @@ TURN_ENV = {
     "HAVEN_TURN_URLS": "turn:turn.example.org:3478?transport=udp,turns:turn.example.org:5349?transport=tcp",
     "HAVEN_TURN_SECRET": TURN_SECRET,
     "HAVEN_TURN_TTL_SECONDS": "600",
-    "HAVEN_CALL_ICE_POLICY": "relay",
+    "HAVEN_ICE_POLICY": "relay",
 }
 
 

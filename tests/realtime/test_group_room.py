@@ -18,7 +18,7 @@ async def test_lobby_admission_and_roster(cohort: Cohort) -> None:
     assert ack["status"] == "joined"
     assert [p["user_id"] for p in ack["room"]["participants"]] == [cohort.facilitator.user_id]
     assert ack["self"]["peer_id"] == fac.sid
-    assert ack["media"] == {"mode": "mesh", "ice_servers": [], "mesh_limit": 4}
+    assert ack["media"] == {"mode": "mesh", "ice_servers": [], "mesh_limit": 4, "ice_transport_policy": "all"}
     assert ack["chat"]["last_seq"] == 0
     assert ack["room"]["locked"] is False
 

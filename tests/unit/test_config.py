@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from server.config import ConfigError, Mode, load_settings
+from server.turn import ConfiguredIceServers
 
 
 def test_nothing_set_gives_the_embedded_default(tmp_path: Path) -> None:
@@ -58,6 +59,12 @@ def test_values_are_parsed(tmp_path: Path) -> None:
         ({"HAVEN_METRICS_ALLOW": "not-a-network"}, "HAVEN_METRICS_ALLOW"),
         ({"HAVEN_LOG_LEVEL": "loud"}, "HAVEN_LOG_LEVEL"),
         ({"HAVEN_TOKEN_TTL_SECONDS": "5"}, "HAVEN_TOKEN_TTL_SECONDS"),
+        ({"HAVEN_ICE_POLICY": "direct"}, "HAVEN_ICE_POLICY"),
+        ({"HAVEN_CALL_ICE_POLICY": "direct"}, "HAVEN_CALL_ICE_POLICY"),
+        # Relay-only without TURN: no client could ever connect.
+        ({"HAVEN_ICE_POLICY": "relay"}, "HAVEN_ICE_POLICY=relay needs HAVEN_TURN_URLS and HAVEN_TURN_SECRET"),
+        ({"HAVEN_CALL_ICE_POLICY": "relay"}, "HAVEN_CALL_ICE_POLICY=relay needs"),
+        ({"HAVEN_ICE_POLICY": "relay", "HAVEN_TURN_URLS": "turn:t.example.org"}, "HAVEN_ICE_POLICY=relay needs"),
     ],
 )
 def test_bad_values_are_refused_by_name(tmp_path: Path, env: dict[str, str], complaint: str) -> None:
@@ -82,3 +89,26 @@ def test_production_with_its_secrets_starts(tmp_path: Path) -> None:
     settings = load_settings({"HAVEN_DATA_DIR": str(tmp_path), "HAVEN_JWT_SECRET": "k" * 48, **PRODUCTION})
     assert settings.mode is Mode.PRODUCTION
     assert settings.allowed_origins == ("https://haven.example.org",)
+
+
+TURN = {"HAVEN_TURN_URLS": "turn:t.example.org:3478?transport=udp", "HAVEN_TURN_SECRET": "t" * 40}
+
+
+@pytest.mark.parametrize(
+    ("env", "policy"),
+    [
+        ({}, "all"),
+        ({"HAVEN_ICE_POLICY": "relay", **TURN}, "relay"),
+        # The older name, from when only calls had a policy, still works on its own...
+        ({"HAVEN_CALL_ICE_POLICY": "relay", **TURN}, "relay"),
+        # ...and the new one wins when both are set.
+        ({"HAVEN_ICE_POLICY": "all", "HAVEN_CALL_ICE_POLICY": "relay", **TURN}, "all"),
+        ({"HAVEN_ICE_POLICY": "relay", "HAVEN_CALL_ICE_POLICY": "all", **TURN}, "relay"),
+    ],
+)
+def test_the_ice_policy_reaches_the_ice_servers_handed_to_rooms_and_calls(
+    tmp_path: Path, env: dict[str, str], policy: str
+) -> None:
+    settings = load_settings({"HAVEN_DATA_DIR": str(tmp_path), "HAVEN_JWT_SECRET": "s" * 40, **env})
+    assert settings.ice_policy == policy
+    assert ConfiguredIceServers(settings).transport_policy == policy

@@ -26,7 +26,9 @@ function fallbackMessage(status) {
   return `Something went wrong (error ${status}).`;
 }
 
-export async function request(method, path, { body, auth = true, signal } = {}) {
+// signOutOn401: false for a request whose 401 the caller handles itself (renewing the token: the session's end is
+// announced on the live connection, with the reason).
+export async function request(method, path, { body, auth = true, signal, signOutOn401 = true } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const token = auth ? getToken() : null;
@@ -60,7 +62,7 @@ export async function request(method, path, { body, auth = true, signal } = {}) 
         ? error.message
         : fallbackMessage(response.status);
     const code = error && typeof error.code === "string" ? error.code : `http_${response.status}`;
-    if (response.status === 401 && token) onUnauthorized();
+    if (response.status === 401 && token && signOutOn401) onUnauthorized();
     throw new ApiError(response.status, code, message);
   }
   if (data === null) {
@@ -71,6 +73,9 @@ export async function request(method, path, { body, auth = true, signal } = {}) 
 
 export const login = (email, password) =>
   request("POST", "/api/auth/login", { body: { email, password }, auth: false });
+
+// A fresh token for the signed-in person: {token, expires_at, user}.
+export const refreshToken = () => request("POST", "/api/auth/refresh", { signOutOn401: false });
 
 export const getMe = (signal) => request("GET", "/api/me", { signal });
 

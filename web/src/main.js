@@ -9,6 +9,7 @@ import * as contacts from "./views/contacts.js";
 import { createCallLine } from "./calls/line.js";
 import { mountCallPanel } from "./calls/panel.js";
 import { isUp } from "./calls/state.js";
+import { setSessionHandlers } from "./live-session.js";
 
 const routes = {
   "#/signin": signin,
@@ -35,6 +36,7 @@ const sessionBox = document.getElementById("session");
 const meName = document.getElementById("me-name");
 const signoutButton = document.getElementById("signout");
 const nav = document.getElementById("nav");
+const sessionNotice = document.getElementById("session-notice");
 
 // The call line lives as long as the sign-in, across views: a call rings and goes on whatever page is open.
 const line = createCallLine();
@@ -49,6 +51,7 @@ window.havenCall = {
 
 let me = null;
 let current = null; // AbortController of the view on screen
+let signInNotice = null; // why the session ended, for the sign-in page to say once
 
 function navigate(hash) {
   if (location.hash === hash) route();
@@ -73,14 +76,36 @@ function markCurrentLink(hash) {
   }
 }
 
-function signOut() {
+function showSessionNotice(text) {
+  sessionNotice.textContent = text || "";
+  sessionNotice.hidden = !text;
+}
+
+function signOut(message = null) {
   clearToken();
+  showSessionNotice(null);
+  signInNotice = message;
   setMe(null);
   navigate("#/signin");
 }
 
-setUnauthorizedHandler(signOut);
-signoutButton.addEventListener("click", signOut);
+// The account's role changed: its connections were closed and connect again by themselves with the new role.
+// The person is read again, and the page on screen drawn again for them (a room stays: it rejoins by itself).
+async function reloadMe() {
+  try {
+    setMe(await getMe());
+  } catch {
+    return; // a 401 has signed us out; anything else leaves the page as it is
+  }
+  if (!match(location.hash).params.roomId) route();
+}
+
+setUnauthorizedHandler(() => signOut());
+signoutButton.addEventListener("click", () => signOut());
+setSessionHandlers({
+  onEnded: (ending) => (ending.action === "reconnect" ? reloadMe() : signOut(ending.message)),
+  onNotice: showSessionNotice,
+});
 
 async function route() {
   const signedIn = Boolean(getToken());
@@ -109,7 +134,9 @@ async function route() {
   }
   if (!page.requiresAuth) setMe(null);
 
-  await page.render(view, { navigate, setMe, signal, params, line, homeOf });
+  const notice = page === signin ? signInNotice : null;
+  signInNotice = null;
+  await page.render(view, { navigate, setMe, signal, params, line, homeOf, notice });
   // Views move focus themselves (to a heading or first field) so screen readers
   // announce the change; if one didn't, keep focus from being lost on <body>.
   if (!signal.aborted && !view.contains(document.activeElement)) view.focus();

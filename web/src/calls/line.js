@@ -5,6 +5,7 @@
 import { io } from "socket.io-client";
 import { getContacts } from "../api.js";
 import { getToken } from "../session.js";
+import { attachLiveSession } from "../live-session.js";
 import { MEDIA_PROBLEMS, openLocalMedia, stopStream, trackOf } from "../room/media.js";
 import { CallPeer } from "./peer.js";
 import { IDLE, isUp, Phase, step } from "./state.js";
@@ -130,6 +131,9 @@ export function createCallLine() {
         break;
       case "forget":
         writeSavedCall(null);
+        break;
+      case "ice_servers":
+        peer?.setIceServers(effect.iceServers);
         break;
       default:
         break;
@@ -260,6 +264,7 @@ export function createCallLine() {
       mine.on(`call:${name}`, (data) => dispatch({ type: name, data, selfPeer: mine.id }));
     }
     mine.on("contact:status", contactStatus);
+    attachLiveSession(mine, { onIceServers: (media) => dispatch({ type: "ice_servers", media }) });
     mine.on("rtc:signal", (message) => {
       if (!message || typeof message.from !== "string") return;
       if (state.phase !== Phase.RINGING && state.phase !== Phase.ANSWERED) return;

@@ -5,7 +5,7 @@
 // is the polite one (its own offer is rolled back) and the caller ignores the colliding offer, as in WebRTC's
 // "perfect negotiation". Everything done to the connection is serialized, so a candidate never overtakes its
 // description.
-import { candidateInit, preferCodecs } from "../room/mesh.js";
+import { candidateInit, preferCodecs, updateIceServers } from "../room/mesh.js";
 
 const KINDS = ["audio", "video"];
 // How long "disconnected" may last before the caller restarts ICE: it often heals by itself within a second or two.
@@ -150,6 +150,11 @@ export class CallPeer {
       this.pc.restartIce();
       await this.#offer(true);
     });
+  }
+
+  // Fresh ICE servers (new TURN credentials) from the server, for a later ICE restart.
+  setIceServers(iceServers) {
+    if (!this.closed) updateIceServers(this.pc, iceServers);
   }
 
   // A relayed rtc:signal {from, type, sdp | candidate} from the other side.

@@ -19,7 +19,7 @@ export const IDLE = Object.freeze({
   role: null, // "caller" | "callee"
   other: null, // {user_id, display_name}
   remotePeer: null, // the other side's current peer id, once answered
-  media: null, // {mode, ice_servers, ice_transport_policy} from the server
+  media: null, // {iceServers, iceTransportPolicy}: the server's media settings, as mediaOf keeps them
   ringSeconds: null,
   answering: false, // our call:accept is on its way
   away: null, // null | "self" (our connection dropped) | "other" (theirs did)
@@ -187,6 +187,17 @@ export function step(state, event) {
       if (state.phase !== Phase.IDLE || !other || typeof event.call?.call_id !== "string") return same;
       return result({ ...IDLE, phase: Phase.ANSWERED, callId: event.call.call_id,
         role: event.call.role === "callee" ? "callee" : "caller", other, away: "self", link: "connecting" });
+    }
+
+    // -- fresh ICE servers (rtc:ice_servers) -----------------------------------------------------------
+    case "ice_servers": {
+      // event.media is {iceServers, iceTransportPolicy}. Only a call that has its media settings has a connection
+      // to update; a later call gets its own in its acknowledgement.
+      const fresh = event.media;
+      if (!state.media || state.phase === Phase.ENDED || !Array.isArray(fresh?.iceServers)) return same;
+      const media = { iceServers: fresh.iceServers,
+        iceTransportPolicy: MEDIA_WAYS.has(fresh.iceTransportPolicy) ? fresh.iceTransportPolicy : "all" };
+      return result({ ...state, media }, [{ type: "ice_servers", iceServers: media.iceServers }]);
     }
 
     // -- the peer connection ---------------------------------------------------------------------------

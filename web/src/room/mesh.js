@@ -36,10 +36,23 @@ export function candidateInit(candidate) {
   return init;
 }
 
+// Hands fresh ICE servers (new TURN credentials) to an open connection, so that a later ICE restart can still
+// reach the relay; everything else in its configuration stays as it was.
+export function updateIceServers(pc, iceServers) {
+  if (!pc || pc.signalingState === "closed" || !Array.isArray(iceServers)) return false;
+  try {
+    pc.setConfiguration({ ...pc.getConfiguration(), iceServers });
+    return true;
+  } catch {
+    return false; // refused (e.g. a browser that will not change it now): the old credentials stay until they expire
+  }
+}
+
 export class Mesh {
   /**
    * @param {object} options
    * @param {RTCIceServer[]} options.iceServers passed to every RTCPeerConnection exactly as given
+   * @param {"all"|"relay"} [options.iceTransportPolicy] as the server gave it: "relay" keeps members' addresses apart
    * @param {() => MediaStream|null} options.localStream the camera/microphone stream, if any
    * @param {(message: object) => void} options.send sends an rtc:signal payload
    * @param {(peer: object) => void} [options.onTrack] a remote track arrived (peer.stream holds them)
@@ -47,8 +60,9 @@ export class Mesh {
    * @param {(peer: object) => void} [options.onClosed] a connection was closed
    * @param {Map<string, RTCPeerConnection>} [options.registry] kept in step with the open connections
    */
-  constructor({ iceServers, localStream, send, onTrack, onState, onClosed, registry }) {
+  constructor({ iceServers, iceTransportPolicy, localStream, send, onTrack, onState, onClosed, registry }) {
     this.iceServers = Array.isArray(iceServers) ? iceServers : [];
+    this.iceTransportPolicy = iceTransportPolicy === "relay" ? "relay" : "all";
     this.localStream = localStream;
     this.send = send;
     this.onTrack = onTrack || (() => {});
@@ -59,13 +73,20 @@ export class Mesh {
     this.closed = false;
   }
 
+  // Fresh ICE servers from the server: for every open connection, and for the ones made from now on.
+  setIceServers(iceServers) {
+    if (!Array.isArray(iceServers)) return;
+    this.iceServers = iceServers;
+    for (const peer of this.peers.values()) updateIceServers(peer.pc, iceServers);
+  }
+
   peerForUser(userId) {
     for (const peer of this.peers.values()) if (peer.userId === userId) return peer;
     return null;
   }
 
   #create(peerId, userId, offerer) {
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers, iceTransportPolicy: this.iceTransportPolicy });
     const peer = {
       id: peerId,
       userId,

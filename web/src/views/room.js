@@ -4,6 +4,7 @@ import { io } from "socket.io-client";
 import { getGroup } from "../api.js";
 import { h, setAlert } from "../dom.js";
 import { getToken } from "../session.js";
+import { attachLiveSession } from "../live-session.js";
 import { createChat } from "../room/chat.js";
 import { Mesh } from "../room/mesh.js";
 import { MEDIA_PROBLEMS, openLocalMedia, stopStream, trackOf } from "../room/media.js";
@@ -381,10 +382,11 @@ export async function render(root, { navigate, signal, params = {} }) {
     tiles.delete(peer.id);
   }
 
-  function newMesh(iceServers) {
+  function newMesh(iceServers, iceTransportPolicy) {
     mesh?.destroy();
     mesh = new Mesh({
       iceServers, // exactly as the server gave them (an empty list in tests: no outside STUN server)
+      iceTransportPolicy, // "relay": only TURN relay candidates, so no member learns another's address
       localStream: () => localStream,
       send: sendSignal,
       onTrack,
@@ -559,7 +561,8 @@ export async function render(root, { navigate, signal, params = {} }) {
       if (phase === "joined" && connection.textContent === "You are in the room.") connection.textContent = "";
     }, 4000);
     // A fresh entry (also after a reconnect, with a new peer id): the newcomer offers to everyone there.
-    newMesh(Array.isArray(payload.media?.ice_servers) ? payload.media.ice_servers : []);
+    newMesh(Array.isArray(payload.media?.ice_servers) ? payload.media.ice_servers : [],
+      payload.media?.ice_transport_policy);
     syncMediaOnEntry();
     for (const p of participants.values()) {
       if (p.user_id !== self.user_id && p.connected !== false && p.peer_id) mesh.connectTo(p.peer_id, p.user_id);
@@ -827,6 +830,13 @@ export async function render(root, { navigate, signal, params = {} }) {
 
   socket.on("rtc:signal", (message) => {
     if (!signal.aborted && phase === "joined") handleSignal(message);
+  });
+
+  // The token's renewal and the session's end are the app's; fresh TURN credentials are this room's.
+  attachLiveSession(socket, {
+    onIceServers: ({ iceServers }) => {
+      if (!signal.aborted) mesh?.setIceServers(iceServers);
+    },
   });
 
   // -- leaving the view -------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ import { h, setAlert } from "../dom.js";
 export const title = "Sign in";
 export const requiresAuth = false;
 
-export function render(root, { navigate, setMe, homeOf }) {
+// notice: why the last session ended (it was signed out, expired, or the account was disabled), if it did.
+export function render(root, { navigate, setMe, homeOf, notice = null }) {
   const email = h("input", {
     id: "email", name: "email", type: "email", autocomplete: "username",
     required: true, inputmode: "email", spellcheck: "false",
@@ -19,6 +20,7 @@ export function render(root, { navigate, setMe, homeOf }) {
 
   const form = h("form", { class: "card stack", novalidate: true, "aria-labelledby": "signin-title" },
     h("h2", { id: "signin-title" }, "Sign in"),
+    notice && h("p", { id: "signin-notice", class: "notice-text", role: "status" }, notice),
     h("p", { class: "muted" }, "Welcome. Sign in to see your groups and calls."),
     h("div", { class: "field" }, h("label", { for: "email" }, "Email"), email),
     h("div", { class: "field" }, h("label", { for: "password" }, "Password"), password),
@@ -38,8 +40,8 @@ export function render(root, { navigate, setMe, homeOf }) {
     submit.textContent = "Signing in…";
     form.setAttribute("aria-busy", "true");
     try {
-      const { token, user } = await login(email.value.trim(), password.value);
-      setToken(token);
+      const { token, expires_at: expiresAt, user } = await login(email.value.trim(), password.value);
+      setToken(token, expiresAt);
       setMe(user);
       navigate(homeOf(user));
     } catch (err) {
