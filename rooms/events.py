@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rooms.model import LeaveReason, MediaKind, Member, Waiting
+from rooms.model import GroupSettings, LeaveReason, MediaKind, Member, Waiting
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +81,11 @@ class Denied:
 
 @dataclass(frozen=True, slots=True)
 class Removed:
-    """A facilitator removed this person: every connection of theirs leaves the room."""
+    """A facilitator (``by``), or the program's administration (None), removed this person: every connection of
+    theirs leaves the room."""
 
     user_id: str
-    by: str
+    by: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +121,18 @@ class LobbySettingChanged:
 
 @dataclass(frozen=True, slots=True)
 class RoomEnded:
-    """The session is over for everyone still in the room or the lobby (their peer ids are named)."""
+    """The session is over for everyone still in the room or the lobby (their peer ids are named); ``by`` is None
+    when the group was archived."""
 
-    by: str
+    by: str | None
     peer_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChanged:
+    """The program's administration changed the group's settings while its room is live."""
+
+    settings: GroupSettings
 
 
 Event = (
@@ -143,5 +152,6 @@ Event = (
     | HandQueueChanged
     | LockChanged
     | LobbySettingChanged
+    | SettingsChanged
     | RoomEnded
 )

@@ -3,7 +3,8 @@
 Each node is the authority on its own live connections: what it holds for them replaces what the store says
 about them (a member who left through this node during the outage is gone; one who stayed is as this node
 saw them last). Everything about other nodes' connections stands as stored. A removal made anywhere wins.
-Members whose connection is gone everywhere are found afterwards from presence and treated as dropped.
+Members whose connection is gone everywhere are found afterwards from presence and treated as dropped; members
+already dropped keep their place for the rest of their grace period even if the store lost the room.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Set
 from dataclasses import replace
 
-from rooms.model import Role, Room
+from rooms.model import Member, Role, Room
 
 
 def reconcile(stored: Room | None, local: Room, local_peers: Set[str]) -> Room | None:
     """The room to store, from ``stored`` (None if the store lost it) and this node's ``local`` copy."""
-    base = stored if stored is not None else replace(local, members=(), lobby=(), hands=())
+    # A store that lost the room (Redis restarted empty) leaves only this node's copy. Members in their grace
+    # period are held by no connection anywhere, so no node would write them back: the copy keeps their place,
+    # and their grace runs on from when they dropped.
+    base = stored if stored is not None else replace(local, members=_dropped(local), lobby=(), hands=())
     barred = base.barred | local.barred
     mine_members = {m.user_id: m for m in local.members if m.peer_id in local_peers}
     mine_waiting = {w.user_id: w for w in local.lobby if w.peer_id in local_peers}
@@ -40,3 +44,7 @@ def reconcile(stored: Room | None, local: Room, local_peers: Set[str]) -> Room |
     if room.members and room.session_id is None:
         room = replace(room, session_id=local.session_id, opened_at=local.opened_at)
     return None if room.is_empty else room
+
+
+def _dropped(room: Room) -> tuple[Member, ...]:
+    return tuple(m for m in room.members if not m.connected)

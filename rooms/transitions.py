@@ -35,7 +35,7 @@ from rooms.model import GroupSettings, LeaveReason, MediaKind, Member, Person, R
 Result = tuple[Room | None, list[Event]]
 
 
-def _settled(room: Room, events: list[Event], now: float, ended_by: str | None = None) -> Result:
+def settled(room: Room, events: list[Event], now: float, ended_by: str | None = None) -> Result:
     """Close the session when nobody is left in the room; drop the document when nobody waits either."""
     if not room.members and room.session_id is not None:
         events.append(SessionClosed(room.session_id, ended_by, now))
@@ -52,7 +52,7 @@ def _enter(room: Room, member: Member, events: list[Event]) -> Room:
     return room.with_member(member)
 
 
-def _admit_waiting(room: Room, by: str, now: float, events: list[Event]) -> Room:
+def admit_waiting(room: Room, by: str | None, now: float, events: list[Event]) -> Room:
     """With the lobby off and a facilitator present, everyone waiting (but the removed) comes in, in order."""
     if room.settings.lobby_enabled or not room.facilitators_present():
         return room
@@ -93,7 +93,7 @@ def join(
         events.append(MemberResumed(resumed, existing.peer_id))
         room = room.with_member(resumed)
         if person.role is Role.FACILITATOR:
-            room = _admit_waiting(room, person.user_id, now, events)
+            room = admit_waiting(room, person.user_id, now, events)
         return room, events
 
     waiting = room.waiting(person.user_id)
@@ -107,7 +107,7 @@ def join(
             room = replace(room, session_id=session_id, opened_at=now)
             events.append(SessionOpened(session_id, person.user_id, now))
         room = _enter(room, Member(person.user_id, person.display_name, person.role, peer_id, now), events)
-        return _admit_waiting(room, person.user_id, now, events), events
+        return admit_waiting(room, person.user_id, now, events), events
 
     if room.locked:
         raise RoomLocked("The room is locked. A facilitator can unlock it.")
@@ -144,11 +144,11 @@ def leave(room: Room | None, user_id: str, now: float, reason: LeaveReason = Lea
         events.append(MemberLeft(user_id, member.peer_id, reason, now))
         if had_hand:
             events.append(HandQueueChanged(room.hands))
-        return _settled(room, events, now)
+        return settled(room, events, now)
     if room.waiting(user_id) is not None:
         room = room.without_waiting(user_id)
         events.append(LobbyChanged(room.lobby))
-        return _settled(room, events, now)
+        return settled(room, events, now)
     raise NotInRoom("You are not in this room.")
 
 
@@ -163,7 +163,7 @@ def disconnect(room: Room | None, user_id: str, peer_id: str, now: float) -> Res
     waiting = room.waiting(user_id)
     if waiting is not None and waiting.peer_id == peer_id:
         room = room.without_waiting(user_id)
-        return _settled(room, [LobbyChanged(room.lobby)], now)
+        return settled(room, [LobbyChanged(room.lobby)], now)
     # A connection that no longer holds the place (superseded) changes nothing.
     return room, []
 
@@ -204,7 +204,7 @@ def deny(room: Room | None, actor: Person, user_id: str, now: float) -> Result:
     if waiting is None:
         raise NotFound("That person is not waiting in the lobby.")
     room = room.without_waiting(user_id)
-    return _settled(room, [Denied(user_id, waiting.peer_id, actor.user_id), LobbyChanged(room.lobby)], now)
+    return settled(room, [Denied(user_id, waiting.peer_id, actor.user_id), LobbyChanged(room.lobby)], now)
 
 
 def mute(room: Room | None, actor: Person, user_id: str, kind: MediaKind) -> Result:
@@ -255,7 +255,7 @@ def remove(room: Room | None, actor: Person, user_id: str, now: float) -> Result
     if waiting is not None:
         room = room.without_waiting(user_id)
         events.append(LobbyChanged(room.lobby))
-    return _settled(room, events, now, ended_by=actor.user_id)
+    return settled(room, events, now, ended_by=actor.user_id)
 
 
 def send_to_lobby(room: Room | None, actor: Person, user_id: str, now: float) -> Result:
@@ -292,7 +292,7 @@ def set_lobby(room: Room | None, actor: Person, enabled: bool, now: float) -> Re
         return room, []
     room = replace(room, settings=replace(room.settings, lobby_enabled=enabled))
     events: list[Event] = [LobbySettingChanged(enabled, actor.user_id)]
-    return _admit_waiting(room, actor.user_id, now, events), events
+    return admit_waiting(room, actor.user_id, now, events), events
 
 
 def end(room: Room | None, actor: Person, now: float) -> Result:
@@ -302,7 +302,7 @@ def end(room: Room | None, actor: Person, now: float) -> Result:
     events: list[Event] = [RoomEnded(actor.user_id, peers)]
     events += [MemberLeft(m.user_id, m.peer_id, LeaveReason.ENDED, now) for m in room.members]
     room = replace(room, members=(), lobby=(), hands=())
-    return _settled(room, events, now, ended_by=actor.user_id)
+    return settled(room, events, now, ended_by=actor.user_id)
 
 
 def raise_hand(room: Room | None, user_id: str) -> Result:

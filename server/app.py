@@ -16,17 +16,18 @@ from redis.retry import Retry
 
 import signaling.mount
 from server import api, health, middleware, webclient
-from server.appkeys import DB, ENGINE, LOGIN_THROTTLE, METRICS, REDIS, SETTINGS
+from server.appkeys import DB, ENGINE, LIVE, LOGIN_THROTTLE, METRICS, REDIS, SETTINGS
 from server.call_records import DatabaseCallRecords
 from server.chat_repository import DatabaseChatRepository
 from server.config import Settings
 from server.db.engine import create_engine, session_factory
-from server.directory import DatabaseDirectory
-from server.login_throttle import LoginThrottle
+from server.directory import DatabaseAccounts, DatabaseGroups, DatabasePairings
+from server.login_throttle_redis import login_throttle
 from server.metrics import Metrics
 from server.migrate import upgrade
 from server.room_records import DatabaseRoomRecords
 from server.turn import ConfiguredIceServers
+from signaling.mount import Backends
 
 log = logging.getLogger("haven.app")
 
@@ -63,21 +64,22 @@ def create_app(settings: Settings) -> web.Application:
     app[DB] = session_factory(engine)
     app[REDIS] = _redis(settings)
     app[METRICS] = Metrics()
-    app[LOGIN_THROTTLE] = LoginThrottle()
+    app[LOGIN_THROTTLE] = login_throttle(app[REDIS], settings.redis_prefix)
     app.cleanup_ctx.append(_resources)
     app.router.add_routes(health.routes)
     api.add_routes(app)
-    signaling.mount.attach(
-        app,
-        signaling.mount.build(
-            settings,
-            app[REDIS],
-            DatabaseDirectory(app[DB], settings.jwt_secret),
-            DatabaseRoomRecords(app[DB]),
-            ConfiguredIceServers(settings),
-            DatabaseChatRepository(app[DB]),
-            DatabaseCallRecords(app[DB]),
-        ),
+    backends = Backends(
+        accounts=DatabaseAccounts(app[DB], settings.jwt_secret),
+        groups=DatabaseGroups(app[DB]),
+        pairings=DatabasePairings(app[DB]),
+        room_records=DatabaseRoomRecords(app[DB]),
+        call_records=DatabaseCallRecords(app[DB]),
+        chat=DatabaseChatRepository(app[DB]),
+        ice_servers=ConfiguredIceServers(settings),
     )
+    live = signaling.mount.build(settings, app[REDIS], backends)
+    signaling.mount.attach(app, live)
+    # REST tells the live side what changed through this one interface, after its commit.
+    app[LIVE] = live.control
     webclient.add_routes(app, settings.web_dir)
     return app

@@ -34,6 +34,9 @@ async def current_user(request: web.Request, session: AsyncSession) -> User:
     user = await session.get(User, claims.user_id)
     if user is None or user.disabled_at is not None:
         raise not_authenticated("This account is not active; sign in again.")
+    if claims.epoch != user.session_epoch:
+        # Issued before the password last changed.
+        raise not_authenticated("The token is invalid or has expired; sign in again.")
     return user
 
 

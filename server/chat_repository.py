@@ -8,6 +8,7 @@ concurrent senders (on any node) wait for each other, and a transaction that fai
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,8 +17,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from rooms.model import LeaveReason
 from server import audit
-from server.db.models import ChatMessage, Conversation, ConversationRead, User
+from server.db.models import Attendance, ChatMessage, Conversation, ConversationRead, Session, User
 from signaling.seams import Account, ChatUnavailable, ClientIdReused, StoredMessage
 
 
@@ -31,6 +33,7 @@ def _view(message: ChatMessage, key: str, display_name: str | None) -> StoredMes
         body=message.body,
         sent_at=message.sent_at.isoformat(),
         deleted=message.body is None,
+        session_id=None if message.session_id is None else str(message.session_id),
     )
 
 
@@ -67,7 +70,7 @@ class DatabaseChatRepository:
         return None if row is None else (row[0], row[1])
 
     async def send(
-        self, key: str, group_id: str | None, sender: Account, client_id: str, body: str
+        self, key: str, group_id: str | None, sender: Account, client_id: str, body: str, session_id: str | None = None
     ) -> tuple[StoredMessage, bool]:
         sender_id = uuid.UUID(sender.user_id)
         try:
@@ -75,6 +78,12 @@ class DatabaseChatRepository:
                 existing = await self._existing(session, sender_id, client_id)
                 if existing is not None:
                     return self._repeat(existing, key, sender)
+                # The session row is written by the room's records, which may lag (another node) or have failed:
+                # rather than refuse the message, it is kept without its session (then facilitators alone read it).
+                # Looked up before the sequence's row lock is taken, to hold that lock no longer.
+                recorded = None
+                if session_id is not None:
+                    recorded = await session.scalar(select(Session.id).where(Session.id == uuid.UUID(session_id)))
                 conversation_id = await self._conversation_id(session, key, group_id)
                 seq = await session.scalar(
                     update(Conversation)
@@ -91,6 +100,7 @@ class DatabaseChatRepository:
                     client_id=client_id,
                     body=body,
                     sent_at=datetime.now(UTC),
+                    session_id=recorded,
                 )
                 session.add(message)
                 await session.flush()
@@ -113,13 +123,23 @@ class DatabaseChatRepository:
             raise ClientIdReused(message.client_id)
         return _view(message, key, sender.display_name), False
 
-    async def history(self, key: str, after_seq: int | None, before_seq: int | None, limit: int) -> list[StoredMessage]:
+    async def history(
+        self,
+        key: str,
+        after_seq: int | None,
+        before_seq: int | None,
+        limit: int,
+        sessions: Collection[str] | None = None,
+    ) -> list[StoredMessage]:
         query = (
             select(ChatMessage, User.display_name)
             .join(Conversation, Conversation.id == ChatMessage.conversation_id)
             .outerjoin(User, User.id == ChatMessage.sender_id)
             .where(Conversation.key == key)
         )
+        if sessions is not None:
+            # In the query, so that paging and ``limit`` count only what the reader may see (NULL never matches).
+            query = query.where(ChatMessage.session_id.in_([uuid.UUID(s) for s in sessions]))
         if after_seq is not None:
             query = query.where(ChatMessage.seq > after_seq).order_by(ChatMessage.seq).limit(limit)
         else:
@@ -133,6 +153,24 @@ class DatabaseChatRepository:
             raise ChatUnavailable(type(exc).__name__) from None
         messages = [_view(message, key, name) for message, name in rows]
         return sorted(messages, key=lambda m: m.seq)
+
+    async def readable_sessions(self, group_id: str, user_id: str) -> set[str]:
+        query = (
+            select(Attendance.session_id, Attendance.leave_reason)
+            .join(Session, Session.id == Attendance.session_id)
+            .where(Session.group_id == uuid.UUID(group_id), Attendance.user_id == uuid.UUID(user_id))
+            .order_by(Attendance.joined_at, Attendance.id)
+        )
+        try:
+            async with self.db() as session:
+                stays = (await session.execute(query)).all()
+        except (OperationalError, DBAPIError, OSError) as exc:
+            raise ChatUnavailable(type(exc).__name__) from None
+        # Each session's last stay decides: removed, and not admitted again since, is not readable.
+        last: dict[uuid.UUID, str | None] = {}
+        for session_id, reason in stays:
+            last[session_id] = reason
+        return {str(session_id) for session_id, reason in last.items() if reason != LeaveReason.REMOVED}
 
     async def find(self, key: str, message_id: str) -> StoredMessage | None:
         try:

@@ -1,8 +1,9 @@
-"""The signaling layer's view of accounts and groups, read from the database."""
+"""The signaling layer's view of accounts, groups and pairings, read from the database: one class per seam."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import and_, literal, or_, select, update
@@ -12,7 +13,7 @@ from sqlalchemy.orm import aliased
 from rooms.model import GroupSettings, Role
 from server.db.models import Conversation, Group, GroupMembership, MemberRole, Pairing, User
 from server.tokens import InvalidToken, read_token
-from signaling.seams import Account, Contact, Enrolment
+from signaling.seams import Account, AccountState, Contact, Enrolment, Grant, GroupState
 
 
 def _uuid(value: str) -> uuid.UUID | None:
@@ -22,21 +23,44 @@ def _uuid(value: str) -> uuid.UUID | None:
         return None
 
 
-class DatabaseDirectory:
+class DatabaseAccounts:
+    """``signaling.seams.Accounts``: tokens and accounts."""
+
     def __init__(self, db: async_sessionmaker[Any], jwt_secret: str) -> None:
         self.db = db
         self.jwt_secret = jwt_secret
 
-    async def account_for_token(self, token: str) -> Account | None:
+    async def grant(self, token: str) -> Grant | None:
         try:
             claims = read_token(token, self.jwt_secret)
         except InvalidToken:
             return None
         async with self.db() as session:
             user = await session.get(User, claims.user_id)
-        if user is None or user.disabled_at is not None:
+        if user is None or user.disabled_at is not None or user.session_epoch != claims.epoch:
             return None
-        return Account(str(user.id), user.display_name, user.role)
+        account = Account(str(user.id), user.display_name, user.role)
+        return Grant(account, claims.issued_at.timestamp(), claims.expires_at.timestamp(), claims.epoch)
+
+    async def states(self, user_ids: Collection[str]) -> dict[str, AccountState]:
+        ids = [u for u in (_uuid(value) for value in user_ids) if u is not None]
+        if not ids:
+            return {}
+        async with self.db() as session:
+            rows = await session.execute(
+                select(User.id, User.role, User.disabled_at, User.session_epoch).where(User.id.in_(ids))
+            )
+            return {
+                str(user_id): AccountState(role, disabled_at is None, epoch)
+                for user_id, role, disabled_at, epoch in rows
+            }
+
+
+class DatabaseGroups:
+    """``signaling.seams.GroupDirectory``: enrolment and group settings."""
+
+    def __init__(self, db: async_sessionmaker[Any]) -> None:
+        self.db = db
 
     async def enrolment(self, group_id: str, user_id: str) -> Enrolment | None:
         group_uuid, user_uuid = _uuid(group_id), _uuid(user_id)
@@ -60,12 +84,35 @@ class DatabaseDirectory:
         settings = GroupSettings(group.capacity, group.lobby_enabled, group.self_unmute_allowed)
         return Enrolment(Role(role), settings)
 
+    async def group(self, group_id: str) -> GroupState | None:
+        group_uuid = _uuid(group_id)
+        if group_uuid is None:
+            return None
+        async with self.db() as session:
+            group = await session.get(Group, group_uuid)
+        if group is None:
+            return None
+        settings = GroupSettings(group.capacity, group.lobby_enabled, group.self_unmute_allowed)
+        return GroupState(settings, group.archived_at is not None)
+
     async def set_lobby_enabled(self, group_id: str, enabled: bool) -> None:
         group_uuid = _uuid(group_id)
         if group_uuid is None:
             return
         async with self.db.begin() as session:
             await session.execute(update(Group).where(Group.id == group_uuid).values(lobby_enabled=enabled))
+
+    async def chat_last_seq(self, conversation: str) -> int:
+        async with self.db() as session:
+            value = await session.scalar(select(Conversation.last_seq).where(Conversation.key == conversation))
+        return int(value or 0)
+
+
+class DatabasePairings:
+    """``signaling.seams.PairingDirectory``: who may message and call whom."""
+
+    def __init__(self, db: async_sessionmaker[Any]) -> None:
+        self.db = db
 
     async def may_message(self, user_id: str, other_id: str) -> bool:
         one, other = _uuid(user_id), _uuid(other_id)
@@ -134,8 +181,3 @@ class DatabaseDirectory:
                 for other, name, pairing, relationship in await session.execute(query):
                     found.append(Contact(str(other), name, relationship, str(pairing)))
         return sorted(found, key=lambda c: (c.display_name.casefold(), c.user_id))
-
-    async def chat_last_seq(self, conversation: str) -> int:
-        async with self.db() as session:
-            value = await session.scalar(select(Conversation.last_seq).where(Conversation.key == conversation))
-        return int(value or 0)

@@ -22,9 +22,14 @@ class TokenClaims:
     user_id: uuid.UUID
     token_id: str
     expires_at: datetime
+    issued_at: datetime
+    # The account's session epoch when the token was issued: a password change raises it, revoking the token.
+    epoch: int = 0
 
 
-def issue_token(user_id: uuid.UUID, secret: str, ttl_seconds: int, now: datetime) -> tuple[str, datetime]:
+def issue_token(
+    user_id: uuid.UUID, secret: str, ttl_seconds: int, now: datetime, epoch: int = 0
+) -> tuple[str, datetime]:
     """Return a signed token for ``user_id`` and the moment it expires."""
     expires_at = now + timedelta(seconds=ttl_seconds)
     claims = {
@@ -33,6 +38,7 @@ def issue_token(user_id: uuid.UUID, secret: str, ttl_seconds: int, now: datetime
         "iat": int(now.timestamp()),
         "exp": int(expires_at.timestamp()),
         "jti": secrets.token_urlsafe(12),
+        "sep": epoch,
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM), expires_at
 
@@ -49,6 +55,12 @@ def read_token(token: str, secret: str) -> TokenClaims:
         )
         user_id = uuid.UUID(str(claims["sub"]))
         expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC)
-    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        issued_at = datetime.fromtimestamp(int(claims["iat"]), UTC)
+        epoch = claims.get("sep", 0)
+        if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+            raise ValueError("sep")
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError) as exc:
         raise InvalidToken(type(exc).__name__) from None
-    return TokenClaims(user_id=user_id, token_id=str(claims["jti"]), expires_at=expires_at)
+    return TokenClaims(
+        user_id=user_id, token_id=str(claims["jti"]), expires_at=expires_at, issued_at=issued_at, epoch=epoch
+    )

@@ -8,6 +8,7 @@ wins a write delivers its events, as for group rooms.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -19,15 +20,16 @@ import socketio
 from rooms import call_transitions
 from rooms.calls import Answered, Call, CallEvent, CallState, Ended, Side, from_document, to_document
 from rooms.errors import RoomError
-from signaling import wire
+from signaling import ice_privacy, wire
 from signaling.acks import Ack, SignalingError, not_authorized, ok
 from signaling.call_delivery import CallDelivery
 from signaling.call_lines import Lines
 from signaling.connection import LocalConnection
 from signaling.contacts import IN_CALL, ContactStatus
 from signaling.presence import Presence
+from signaling.restoring_store import RestoringStore
 from signaling.room_store import Document, RoomStore
-from signaling.seams import CallRecords, Directory, IceServers
+from signaling.seams import CallRecords, IceServers, PairingDirectory
 
 log = logging.getLogger("haven.calls")
 Change = Callable[[Call | None], tuple[Call | None, list[CallEvent]]]
@@ -44,34 +46,33 @@ class Calls:
         store: RoomStore,
         lines: Lines,
         presence: Presence,
-        directory: Directory,
+        pairings: PairingDirectory,
         records: CallRecords,
         contacts: ContactStatus,
         ice_servers: IceServers,
         in_group_room: InGroupRoom,
         ring_seconds: float,
         grace_seconds: float,
-        ice_policy: str = "all",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.sio = sio
         self.store = store
         self.lines = lines
         self.presence = presence
-        self.directory = directory
+        self.pairings = pairings
         self.records = records
         self.contacts = contacts
         self.ice_servers = ice_servers
         self.in_group_room = in_group_room
         self.ring_seconds = ring_seconds
         self.grace_seconds = grace_seconds
-        self.ice_policy = ice_policy
         self.clock = clock
         self.delivery = CallDelivery(sio, ring_seconds)
 
     def _media(self, user_id: str) -> dict[str, Any]:
         # TURN credentials are issued afresh for each call and each side.
-        return {"mode": "p2p", "ice_servers": self.ice_servers(user_id), "ice_transport_policy": self.ice_policy}
+        policy = self.ice_servers.transport_policy
+        return {"mode": "p2p", "ice_servers": self.ice_servers(user_id), "ice_transport_policy": policy}
 
     # -- the one way a call changes -----------------------------------------------------------------------
 
@@ -134,7 +135,7 @@ class Calls:
 
     async def invite(self, conn: LocalConnection, body: wire.CallInvite) -> Ack:
         me, callee_id = conn.account.user_id, str(body.user_id)
-        contact = await self.directory.contact(me, callee_id)
+        contact = await self.pairings.contact(me, callee_id)
         if contact is None:
             await self._audit(conn, "call.invite", "not_authorized", None, callee_id)
             raise not_authorized("You can call only the people you are paired with.")
@@ -261,7 +262,8 @@ class Calls:
         # A side that is away has no connection in the call: its old peer id is nobody's.
         if call.side(role).peer_id != conn.sid or body.to != other.peer_id or other.away_since is not None:
             raise not_authorized("You can only signal to the other side of your call.")
-        await self.sio.emit("rtc:signal", wire.relayed(conn.sid, body), to=body.to)
+        signal = ice_privacy.screened(body, self.ice_servers.transport_policy)
+        await self.sio.emit("rtc:signal", wire.relayed(conn.sid, signal), to=body.to)
         return ok()
 
     # -- connections and time ----------------------------------------------------------------------------
@@ -277,6 +279,17 @@ class Calls:
             call_id, lambda c: (c, []) if c is None else call_transitions.connection_closed(c, sid, self.clock())
         )
 
+    async def end_line(self, user_id: str) -> None:
+        """This person's access ended: the call on their line (ringing or answered) ends as if they hung up."""
+        call = await self.lines.holder(user_id)
+        if call is None or not call.live:
+            return
+        with contextlib.suppress(RoomError):  # it ended meanwhile
+            await self._apply(
+                call.call_id,
+                lambda c: (c, []) if c is None or not c.live else call_transitions.hangup(c, user_id, self.clock()),
+            )
+
     async def pairing_ended(self, pairing_id: str, people: tuple[str, str]) -> None:
         """A pairing ended: a call between the two may not go on."""
         for user_id in people:
@@ -285,6 +298,16 @@ class Calls:
                 await self._apply(
                     call.call_id, lambda c: (c, []) if c is None else call_transitions.terminate(c, self.clock())
                 )
+
+    async def restore(self, now: float) -> None:
+        """After Redis was away: write back the live calls it lost, and their lines, so their timers run on."""
+        if not isinstance(self.store, RestoringStore):
+            return
+        for call_id in await self.store.restore():
+            call = await self.lines.call(call_id)
+            if call is not None and call.live:
+                for user_id in call.people():
+                    await self.lines.claim(user_id, call_id, now)
 
     async def sweep(self, now: float) -> None:
         """End calls that rang out or whose side stayed away too long; forget calls that ended a while ago."""

@@ -4,6 +4,11 @@ A message is acknowledged only once it is committed with its sequence number; fa
 at most once (Redis pub/sub), so clients catch up with ``chat:history`` from the last ``seq`` they saw.
 A direct conversation is named by the other person: A's message to B reaches B as ``dm:<A>`` and is
 ``dm:<B>`` in A's own copy and history; it is stored once, under ``dm:<lower id>:<higher id>``.
+
+A room message remembers the session (meeting) it was sent in, and who may read it follows that session: the
+group's facilitators read everything; a participant reads the session of the live room they are in and the earlier
+sessions they were admitted to and not removed from, and nothing while waiting in the lobby or barred after a
+removal. The reader's filter goes into the database query, so paging and limits count only what they may read.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any
 import socketio
 
 from rooms.document import from_document
-from rooms.model import Role
+from rooms.model import Role, Room
 from signaling import wire
 from signaling.acks import Ack, SignalingError, not_authorized, ok
 from signaling.connection import LocalConnection
@@ -30,6 +35,17 @@ SENDS_PER_SECOND = 5.0
 SEND_BURST = 10.0
 TYPING_EVERY_SECONDS = 2.0
 MAX_TRACKED_SENDERS = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Readable:
+    """What of a conversation a person may read: everything (``sessions`` None), or the messages of ``sessions``."""
+
+    sessions: frozenset[str] | None
+    facilitator: bool = False
+
+    def covers(self, message: StoredMessage) -> bool:
+        return self.sessions is None or message.session_id in self.sessions
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,33 +93,51 @@ class Chat:
 
     # -- who may do what --------------------------------------------------------------------------------
 
-    async def _in_live_room(self, conn: LocalConnection, group_id: str) -> bool:
+    async def _live_room(self, group_id: str) -> Room | None:
         document = await self.store.read(group_id)
-        if document is None:
-            return False
-        member = from_document(document).member(conn.account.user_id)
-        return member is not None
+        return None if document is None else from_document(document)
 
-    async def _may_write(self, conn: LocalConnection, conversation: Conversation) -> None:
+    async def _may_write(self, conn: LocalConnection, conversation: Conversation) -> str | None:
+        """The live session a room message belongs to (None for a direct conversation)."""
         if conversation.kind == "room":
             assert conversation.group_id is not None
-            if not await self._in_live_room(conn, conversation.group_id):
+            room = await self._live_room(conversation.group_id)
+            if room is None or room.member(conn.account.user_id) is None:
                 raise not_authorized("Only people in the group's live room can write in its chat.")
-        elif conversation.other_id is None or not await self.directory.may_message(
+            return room.session_id
+        if conversation.other_id is None or not await self.directory.may_message(
             conn.account.user_id, conversation.other_id
         ):
             raise not_authorized("You can message your paired mentor or mentee, or your group's facilitators.")
-
-    async def _may_read(self, conn: LocalConnection, conversation: Conversation) -> Role | None:
-        """The reader's role in the group for room chat (None for a direct conversation)."""
-        if conversation.kind == "room":
-            assert conversation.group_id is not None
-            enrolment = await self.directory.enrolment(conversation.group_id, conn.account.user_id)
-            if enrolment is None:
-                raise not_authorized("Only the group's members can read its chat.")
-            return enrolment.role
-        await self._may_write(conn, conversation)
         return None
+
+    async def _may_read(self, conn: LocalConnection, conversation: Conversation) -> Readable:
+        if conversation.kind == "dm":
+            await self._may_write(conn, conversation)
+            return Readable(None)
+        assert conversation.group_id is not None
+        user_id = conn.account.user_id
+        enrolment = await self.directory.enrolment(conversation.group_id, user_id)
+        if enrolment is None:
+            raise not_authorized("Only the group's members can read its chat.")
+        if enrolment.role is Role.FACILITATOR:
+            return Readable(None, facilitator=True)
+        room = await self._live_room(conversation.group_id)
+        if room is not None and (room.waiting(user_id) is not None or user_id in room.barred):
+            raise not_authorized("You can read the group's chat once you are in the room.")
+        try:
+            sessions = await self.repository.readable_sessions(conversation.group_id, user_id)
+        except ChatUnavailable:
+            raise SignalingError("unavailable", "Chat history is unreachable for a moment; try again.") from None
+        if room is not None and room.session_id is not None:
+            # The live session is for the people in the room; once it is over, for everyone who was admitted.
+            if room.member(user_id) is not None:
+                sessions.add(room.session_id)
+            else:
+                sessions.discard(room.session_id)
+        if not sessions:
+            raise not_authorized("You can read the group's chat once you are in the room.")
+        return Readable(frozenset(sessions))
 
     def _throttle_sender(self, user_id: str) -> None:
         bucket = self._senders.get(user_id)
@@ -149,11 +183,11 @@ class Chat:
 
     async def send(self, conn: LocalConnection, body: wire.ChatSend) -> Ack:
         conversation = conversation_of(body.conversation, conn.account.user_id)
-        await self._may_write(conn, conversation)
+        session_id = await self._may_write(conn, conversation)
         self._throttle_sender(conn.account.user_id)
         try:
             message, new = await self.repository.send(
-                conversation.key, conversation.group_id, conn.account, body.client_id, body.body
+                conversation.key, conversation.group_id, conn.account, body.client_id, body.body, session_id
             )
         except ChatUnavailable:
             raise SignalingError("unavailable", "The message was not stored; send it again.") from None
@@ -165,22 +199,30 @@ class Chat:
 
     async def history(self, conn: LocalConnection, body: wire.ChatHistory) -> Ack:
         conversation = conversation_of(body.conversation, conn.account.user_id)
-        await self._may_read(conn, conversation)
+        readable = await self._may_read(conn, conversation)
         try:
-            messages = await self.repository.history(conversation.key, body.after_seq, body.before_seq, body.limit)
+            messages = await self.repository.history(
+                conversation.key, body.after_seq, body.before_seq, body.limit, readable.sessions
+            )
         except ChatUnavailable:
             raise SignalingError("unavailable", "Chat history is unreachable for a moment; try again.") from None
         name = conversation.named_for(conn.account.user_id)
         return ok(conversation=name, messages=[self._wire(m, name) for m in messages])
 
     async def delete(self, conn: LocalConnection, body: wire.ChatDelete) -> Ack:
-        """A facilitator deletes any message of their group's chat; anyone deletes their own."""
+        """A facilitator deletes any message of their group's chat; anyone their own, while they may read it."""
         conversation = conversation_of(body.conversation, conn.account.user_id)
-        role = await self._may_read(conn, conversation)
+        readable = await self._may_read(conn, conversation)
         message = await self.repository.find(conversation.key, str(body.id))
         if message is None:
             raise SignalingError("not_found", "No such message in this conversation.")
-        if message.sender_id != conn.account.user_id and role is not Role.FACILITATOR:
+        mine = message.sender_id == conn.account.user_id
+        if not readable.covers(message):
+            if mine:
+                raise not_authorized("You can delete your message only while you can read it.")
+            # Someone else's message that this person cannot read is not there for them.
+            raise SignalingError("not_found", "No such message in this conversation.")
+        if not mine and not readable.facilitator:
             raise not_authorized("Only a facilitator can delete someone else's message.")
         erased = await self.repository.erase(conversation.key, message.id, conn.account.user_id)
         assert erased is not None
@@ -190,7 +232,8 @@ class Chat:
         return ok()
 
     async def typing(self, conn: LocalConnection, body: wire.ChatTyping) -> Ack:
-        """Ephemeral and never stored; at most one notice every two seconds per connection and conversation."""
+        """Ephemeral and never stored; allowed to those who may send; at most one notice every two seconds per
+        connection and conversation."""
         conversation = conversation_of(body.conversation, conn.account.user_id)
         await self._may_write(conn, conversation)
         now, key = self.clock(), (conn.sid, conversation.key)
@@ -205,6 +248,7 @@ class Chat:
         return ok()
 
     async def read(self, conn: LocalConnection, body: wire.ChatRead) -> Ack:
+        """How far the reader has read; allowed to those who may read the conversation's history."""
         conversation = conversation_of(body.conversation, conn.account.user_id)
         await self._may_read(conn, conversation)
         await self.repository.mark_read(conn.account.user_id, conversation.key, body.seq)

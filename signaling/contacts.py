@@ -17,7 +17,7 @@ import socketio
 from rooms.calls import CallState
 from signaling.call_lines import Lines
 from signaling.presence import Presence
-from signaling.seams import Directory
+from signaling.seams import PairingDirectory
 
 log = logging.getLogger("haven.calls")
 
@@ -30,13 +30,13 @@ class ContactStatus:
     def __init__(
         self,
         sio: socketio.AsyncServer,
-        directory: Directory,
+        pairings: PairingDirectory,
         presence: Presence,
         lines: Lines,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.sio = sio
-        self.directory = directory
+        self.pairings = pairings
         self.presence = presence
         self.lines = lines
         self.clock = clock
@@ -51,7 +51,7 @@ class ContactStatus:
         """Tell this person's contacts where they stand now (``status`` when the caller knows it already); a
         failure is logged, never raised (it is a hint)."""
         try:
-            contacts = await self.directory.contacts(user_id)
+            contacts = await self.pairings.contacts(user_id)
             if not contacts:
                 return
             status = status or await self.status(user_id)

@@ -28,10 +28,11 @@ from rooms.events import (
     Muted,
     Removed,
     RoomEnded,
+    SettingsChanged,
     UnmuteRequested,
     WaitingStarted,
 )
-from rooms.model import Member, Role, Room
+from rooms.model import LeaveReason, Member, Role, Room
 from signaling import views
 
 log = logging.getLogger("haven.rooms")
@@ -81,15 +82,21 @@ class Delivery:
 
         The change is already stored: one event failing to go out must not keep the others from going.
         """
+        # When a session ends everyone leaves at once: each hears of every departure before any of them goes.
+        ending: list[str] = []
         for event in events:
             try:
-                await self._deliver_one(room_id, room, event, origin)
+                await self._deliver_one(room_id, room, event, origin, ending)
             except Exception:
                 log.exception(
                     "delivering a room event failed", extra={"room_id": room_id, "event": type(event).__name__}
                 )
+        for peer_id in ending:
+            await self._exit(peer_id, room_id)
 
-    async def _deliver_one(self, room_id: str, room: Room | None, event: Event, origin: str | None) -> None:
+    async def _deliver_one(
+        self, room_id: str, room: Room | None, event: Event, origin: str | None, ending: list[str]
+    ) -> None:
         everyone = members_room(room_id)
         match event:
             case MemberJoined(member=member):
@@ -115,11 +122,15 @@ class Delivery:
                     everyone,
                 )
             case MemberLeft(user_id=user_id, peer_id=peer_id, reason=reason, to_lobby=to_lobby):
-                await self._exit(peer_id, room_id)
                 left: dict[str, Any] = {"room_id": room_id, "user_id": user_id, "reason": reason.value}
                 if to_lobby:
                     left["to_lobby"] = True
-                await self._emit("room:participant_left", left, everyone)
+                if reason is LeaveReason.ENDED:
+                    await self._emit("room:participant_left", left, everyone)
+                    ending.append(peer_id)
+                else:
+                    await self._exit(peer_id, room_id)
+                    await self._emit("room:participant_left", left, everyone)
             case WaitingStarted(waiting=waiting) if waiting.peer_id != origin:
                 await self._emit("room:waiting", {"room_id": room_id}, waiting.peer_id)
             case LobbyChanged(lobby=lobby):
@@ -148,6 +159,8 @@ class Delivery:
                 await self._emit("room:locked", {"room_id": room_id, "locked": locked}, everyone)
             case LobbySettingChanged(enabled=enabled):
                 await self._emit("room:settings", {"room_id": room_id, "lobby_enabled": enabled}, everyone)
+            case SettingsChanged(settings=settings):
+                await self._emit("room:settings", {"room_id": room_id, **views.settings(settings)}, everyone)
             case RoomEnded(peer_ids=peer_ids):
                 for peer_id in peer_ids:
                     await self._emit("room:ended", {"room_id": room_id}, peer_id)

@@ -37,6 +37,11 @@ class FallbackRoomStore:
         elif room_id in self.copies or len(self.copies) < MAX_COPIES:
             self.copies[room_id] = document
 
+    def went_down(self) -> None:
+        """Redis was found away elsewhere (presence, the sweeper): work on the copies until ``recover`` has
+        written them back, so a client coming back meanwhile finds its place rather than an emptied store."""
+        self._went_down()
+
     def _went_down(self) -> None:
         if not self.down:
             log.warning("room state store unreachable: rooms continue on this node's copies")

@@ -15,19 +15,19 @@ from typing import Any
 
 import socketio
 
-from rooms import transitions
+from rooms import administration, transitions
 from rooms.document import from_document, to_document
 from rooms.errors import RoomError
 from rooms.events import Event, LobbySettingChanged
 from rooms.model import Person, Role, Room
 from rooms.reconcile import reconcile
-from signaling import wire
+from signaling import ice_privacy, wire
 from signaling.acks import Ack, SignalingError, not_authorized, ok
 from signaling.connection import LocalConnection
 from signaling.delivery import Delivery, facilitators_room, members_room
 from signaling.presence import Connection, Presence
 from signaling.room_store import Document, RoomStore
-from signaling.seams import Directory, IceServers, RoomRecords
+from signaling.seams import GroupDirectory, GroupState, IceServers, RoomRecords
 from signaling.views import entry_payload
 
 log = logging.getLogger("haven.rooms")
@@ -40,7 +40,7 @@ class GroupRooms:
         sio: socketio.AsyncServer,
         store: RoomStore,
         presence: Presence,
-        directory: Directory,
+        groups: GroupDirectory,
         records: RoomRecords,
         ice_servers: IceServers,
         grace_seconds: float,
@@ -49,7 +49,7 @@ class GroupRooms:
         self.sio = sio
         self.store = store
         self.presence = presence
-        self.directory = directory
+        self.groups = groups
         self.records = records
         self.ice_servers = ice_servers
         self.grace_seconds = grace_seconds
@@ -81,19 +81,19 @@ class GroupRooms:
         for event in events:
             if isinstance(event, LobbySettingChanged):
                 try:
-                    await self.directory.set_lobby_enabled(room_id, event.enabled)
+                    await self.groups.set_lobby_enabled(room_id, event.enabled)
                 except Exception:
                     log.exception("storing the lobby setting failed", extra={"room_id": room_id})
 
     async def _entry_for(self, room: Room, user_id: str) -> dict[str, Any]:
         member = room.member(user_id)
         assert member is not None
-        last_seq = await self.directory.chat_last_seq(f"room:{room.room_id}")
-        return entry_payload(room, member, self.ice_servers(user_id), last_seq)
+        last_seq = await self.groups.chat_last_seq(f"room:{room.room_id}")
+        return entry_payload(room, member, self.ice_servers(user_id), self.ice_servers.transport_policy, last_seq)
 
     async def _actor(self, conn: LocalConnection, room_id: str) -> Person:
         """The acting person with their role in this group, from the database."""
-        enrolment = await self.directory.enrolment(room_id, conn.account.user_id)
+        enrolment = await self.groups.enrolment(room_id, conn.account.user_id)
         if enrolment is None:
             raise not_authorized("Only a facilitator can do that.")
         return Person(conn.account.user_id, conn.account.display_name, enrolment.role)
@@ -128,7 +128,7 @@ class GroupRooms:
     async def _join(self, conn: LocalConnection, room_id: str) -> Ack:
         if conn.room_id is not None and conn.room_id != room_id and await self._still_in(conn, conn.room_id):
             raise SignalingError("conflict", "Leave the room you are in first.")
-        enrolment = await self.directory.enrolment(room_id, conn.account.user_id)
+        enrolment = await self.groups.enrolment(room_id, conn.account.user_id)
         if enrolment is None:
             await self._audit(conn, "room.join", "not_authorized", room_id)
             raise not_authorized("You are not enrolled in this group.")
@@ -189,6 +189,29 @@ class GroupRooms:
 
     async def expire(self, room_id: str) -> None:
         await self._apply(room_id, lambda r: transitions.expire(r, self.clock(), self.grace_seconds))
+
+    # -- what the program's administration changed --------------------------------------------------------
+
+    async def withdraw(self, room_id: str, user_id: str) -> None:
+        """The person was taken out of the group: out of its live room and lobby at once, as removed."""
+        await self._apply(room_id, lambda r: administration.withdraw(r, user_id, self.clock()))
+
+    async def regroup(self, room_id: str, group: GroupState | None) -> None:
+        """The group changed: archived (or gone), its live room ends; otherwise the room takes its settings."""
+        if group is None or group.archived:
+            await self._apply(room_id, lambda r: administration.close(r, self.clock()))
+        else:
+            await self._apply(room_id, lambda r: administration.apply_settings(r, group.settings, self.clock()))
+
+    async def leave_as(self, room_id: str, user_id: str) -> None:
+        """The person's access ended: they leave the room or its lobby as if they had left."""
+
+        def change(room: Room | None) -> transitions.Result:
+            if room is None or (room.member(user_id) is None and room.waiting(user_id) is None):
+                return room, []
+            return transitions.leave(room, user_id, self.clock())
+
+        await self._apply(room_id, change)
 
     # -- facilitators ----------------------------------------------------------------------------------------
 
@@ -295,9 +318,13 @@ class GroupRooms:
 
     @staticmethod
     def holds(document: Document, local_peers: set[str]) -> bool:
-        """Whether this node holds anyone's place (member or waiting) in the room."""
+        """Whether this node must write the room back after an outage: it holds someone's place (member or
+        waiting), or a member's place is kept for their grace period (no node holds their connection, so every
+        node that has the room writes it back, and the store cannot lose it to whichever node is first)."""
         room = from_document(document)
-        return any(m.peer_id in local_peers for m in room.members) or any(w.peer_id in local_peers for w in room.lobby)
+        return any(m.peer_id in local_peers or not m.connected for m in room.members) or any(
+            w.peer_id in local_peers for w in room.lobby
+        )
 
     async def verify(self, room_id: str) -> None:
         """Treat as dropped everyone (in the room or the lobby) whose connection no node holds any more."""
@@ -362,5 +389,6 @@ class GroupRooms:
         peers = {m.peer_id for m in room.members}
         if sender is None or sender.peer_id != conn.sid or body.to not in peers or body.to == conn.sid:
             raise not_authorized("You can only signal to peers in your room or call.")
-        await self.sio.emit("rtc:signal", wire.relayed(conn.sid, body), to=body.to)
+        signal = ice_privacy.screened(body, self.ice_servers.transport_policy)
+        await self.sio.emit("rtc:signal", wire.relayed(conn.sid, signal), to=body.to)
         return ok()

@@ -14,23 +14,64 @@ import redis.asyncio as aioredis
 import socketio
 from aiohttp import web
 
+from rooms.calls import from_document as call_document
 from server.config import Settings
+from signaling.access import LiveAccess
 from signaling.call_lines import Lines
 from signaling.calls import Calls
 from signaling.chat import Chat
+from signaling.connection import LocalConnection
 from signaling.contacts import ContactStatus
+from signaling.control import LiveControl
 from signaling.fallback_store import FallbackRoomStore
 from signaling.fan_out import FanOut
 from signaling.group_rooms import GroupRooms
 from signaling.namespace import HavenNamespace
 from signaling.presence import MemoryPresence, Presence, RedisPresence
-from signaling.room_store import MemoryRoomStore, RedisRoomStore, RoomStore
-from signaling.seams import CallRecords, ChatRepository, Directory, IceServers, RoomRecords
+from signaling.restoring_store import RestoringStore
+from signaling.room_store import Document, MemoryRoomStore, RedisRoomStore, RoomStore
+from signaling.seams import (
+    Accounts,
+    CallRecords,
+    ChatRepository,
+    GroupDirectory,
+    IceServers,
+    PairingDirectory,
+    RoomRecords,
+)
+from signaling.sessions import Sessions
 from signaling.sweeper import Sweeper
+from signaling.transport import GuardedServer
 from signaling.wire import MAX_FRAME_BYTES
 
 log = logging.getLogger("haven.signaling")
 DRAIN_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Backends:
+    """What the rest of the server gives the live side: the durable data it reads and writes, and ICE servers."""
+
+    accounts: Accounts
+    groups: GroupDirectory
+    pairings: PairingDirectory
+    room_records: RoomRecords
+    call_records: CallRecords
+    chat: ChatRepository
+    ice_servers: IceServers
+
+
+class _ChatDirectory:
+    """Chat's lookups, from the group and pairing directories."""
+
+    def __init__(self, groups: GroupDirectory, pairings: PairingDirectory) -> None:
+        self.enrolment = groups.enrolment
+        self.group = groups.group
+        self.set_lobby_enabled = groups.set_lobby_enabled
+        self.chat_last_seq = groups.chat_last_seq
+        self.may_message = pairings.may_message
+        self.contacts = pairings.contacts
+        self.contact = pairings.contact
 
 
 @dataclass
@@ -43,6 +84,10 @@ class Signaling:
     store: RoomStore
     presence: Presence
     sweeper: Sweeper
+    sessions: Sessions
+    # The interface the REST side tells the live side what changed through.
+    control: LiveControl
+    sweep_seconds: float
 
 
 SIGNALING = web.AppKey("signaling", Signaling)
@@ -54,16 +99,8 @@ def _manager(settings: Settings) -> socketio.AsyncManager | None:
     return FanOut(settings.redis_url, channel=f"{settings.redis_prefix}socketio")
 
 
-def build(
-    settings: Settings,
-    redis: aioredis.Redis | None,
-    directory: Directory,
-    records: RoomRecords,
-    ice_servers: IceServers,
-    chat_repository: ChatRepository,
-    call_records: CallRecords,
-) -> Signaling:
-    sio = socketio.AsyncServer(
+def build(settings: Settings, redis: aioredis.Redis | None, backends: Backends) -> Signaling:
+    sio = GuardedServer(
         async_mode="aiohttp",
         client_manager=_manager(settings),
         cors_allowed_origins=list(settings.allowed_origins),
@@ -84,41 +121,66 @@ def build(
     else:
         prefix = settings.redis_prefix
         store = FallbackRoomStore(RedisRoomStore(redis, prefix=prefix))
-        # Calls have no fallback copy: their media is peer to peer and goes on while Redis is away; only acts on
-        # a call (answering, hanging up) wait for it.
-        call_store = RedisRoomStore(redis, prefix=prefix, kind="call")
+        # Calls are not acted on while Redis is away: their media is peer to peer and goes on, and acts on a call
+        # (answering, hanging up) wait for it. Live calls are remembered, to be written back if Redis lost them.
+        call_store = RestoringStore(RedisRoomStore(redis, prefix=prefix, kind="call"), keep=_live_call)
         line_store = RedisRoomStore(redis, prefix=prefix, kind="line")
         presence = RedisPresence(redis, settings.node_id, prefix=prefix, ttl_seconds=settings.presence_ttl_seconds)
-    rooms = GroupRooms(sio, store, presence, directory, records, ice_servers, settings.grace_seconds)
-    chat = Chat(sio, chat_repository, directory, store)
+    ice_servers = backends.ice_servers
+    rooms = GroupRooms(
+        sio, store, presence, backends.groups, backends.room_records, ice_servers, settings.grace_seconds
+    )
+    chat = Chat(sio, backends.chat, _ChatDirectory(backends.groups, backends.pairings), store)
     lines = Lines(line_store, call_store)
-    contacts = ContactStatus(sio, directory, presence, lines)
+    contacts = ContactStatus(sio, backends.pairings, presence, lines)
     calls = Calls(
         sio,
         call_store,
         lines,
         presence,
-        directory,
-        call_records,
+        backends.pairings,
+        backends.call_records,
         contacts,
         ice_servers,
         rooms.holds_place,
         settings.call_ring_seconds,
         settings.grace_seconds,
-        settings.call_ice_policy,
+    )
+    connections: dict[str, LocalConnection] = {}
+    access = LiveAccess(
+        sio=sio,
+        presence=presence,
+        rooms=rooms,
+        calls=calls,
+        contacts=contacts,
+        groups=backends.groups,
+        local_sids=lambda user_id: [c.sid for c in connections.values() if c.account.user_id == user_id],
+    )
+    turn = bool(settings.turn_urls and settings.turn_secret)
+    sessions = Sessions(
+        sio=sio,
+        accounts=backends.accounts,
+        connections=connections,
+        end_access=access.account_changed,
+        ice_servers=ice_servers,
+        # Fresh credentials at least every half of their lifetime, so none runs out in a long session.
+        ice_refresh_seconds=settings.turn_ttl_seconds / 2 if turn else None,
     )
     namespace = HavenNamespace(
-        rooms,
-        chat,
-        calls,
-        contacts,
-        directory,
-        presence,
-        settings.allowed_origins,
-        settings.max_connections_per_user,
-        settings.max_queued_packets,
+        rooms=rooms,
+        chat=chat,
+        calls=calls,
+        contacts=contacts,
+        accounts=backends.accounts,
+        sessions=sessions,
+        presence=presence,
+        connections=connections,
+        allowed_origins=settings.allowed_origins,
+        max_connections_per_user=settings.max_connections_per_user,
+        max_queued_packets=settings.max_queued_packets,
     )
     sio.register_namespace(namespace)
+    sio.on_refused = namespace.refused_packet
     sweeper = Sweeper(
         rooms,
         calls,
@@ -130,7 +192,13 @@ def build(
         namespace.local_connections,
         namespace.drop_slow_readers,
     )
-    return Signaling(sio, namespace, rooms, calls, contacts, store, presence, sweeper)
+    return Signaling(
+        sio, namespace, rooms, calls, contacts, store, presence, sweeper, sessions, access, settings.sweep_ms / 1000
+    )
+
+
+def _live_call(document: Document) -> bool:
+    return call_document(document).live
 
 
 def attach(app: web.Application, signaling: Signaling) -> None:
@@ -142,11 +210,17 @@ def attach(app: web.Application, signaling: Signaling) -> None:
 
 
 async def _lifetime(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(app[SIGNALING].sweeper.run(), name="haven-sweeper")
+    signaling = app[SIGNALING]
+    tasks = [
+        asyncio.create_task(signaling.sweeper.run(), name="haven-sweeper"),
+        asyncio.create_task(signaling.sessions.run(min(1.0, signaling.sweep_seconds)), name="haven-sessions"),
+    ]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     await app[SIGNALING].sio.shutdown()
     await app[SIGNALING].namespace.stop_background()
 

@@ -1,5 +1,6 @@
 """The Socket.IO namespace: authentication at connect, then every event validated, rate-limited, authorized
-and answered with an acknowledgement in the protocol's shape. Unknown events are answered too.
+and answered with an acknowledgement in the protocol's shape. Unknown events are answered too; reserved and
+malformed ones never get here (``signaling.transport``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections.abc import Awaitable, Callable, Collection, Coroutine
 from typing import Any
 
 import socketio
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from rooms.errors import RoomError
 from signaling import wire
@@ -22,7 +25,8 @@ from signaling.contacts import ContactStatus
 from signaling.group_rooms import GroupRooms
 from signaling.presence import Connection, Presence
 from signaling.room_store import StoreConflict, StoreUnavailable
-from signaling.seams import Directory
+from signaling.seams import Accounts
+from signaling.sessions import Sessions
 
 log = logging.getLogger("haven.signaling")
 MAX_TOKEN_CHARS = 4096
@@ -32,6 +36,28 @@ MAX_BUFFERED_BYTES = 4 * 1024 * 1024
 Handler = Callable[[LocalConnection, Any], Awaitable[Ack]]
 # Only these accounts can be paired (mentor and mentee), so only their comings and goings concern contacts.
 PAIRED_ROLES = frozenset({"mentor", "participant"})
+# Acts for which the account is read again when its last read is not recent: moderation, calls, messages.
+PRIVILEGED_EVENTS = frozenset(
+    {
+        "room:admit",
+        "room:deny",
+        "room:mute",
+        "room:ask_unmute",
+        "room:remove",
+        "room:send_to_lobby",
+        "room:lock",
+        "room:lobby",
+        "room:end",
+        "hand:lower",
+        "call:invite",
+        "call:accept",
+        "call:resume",
+        "chat:send",
+        "chat:delete",
+    }
+)
+# The database not answering (down, or slower than its timeouts): refused at once as unavailable.
+DATABASE_OUTAGES = (OperationalError, InterfaceError, PoolTimeout, TimeoutError, ConnectionError)
 
 
 def refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
@@ -42,12 +68,15 @@ def refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedErro
 class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(
         self,
+        *,
         rooms: GroupRooms,
         chat: Chat,
         calls: Calls,
         contacts: ContactStatus,
-        directory: Directory,
+        accounts: Accounts,
+        sessions: Sessions,
         presence: Presence,
+        connections: dict[str, LocalConnection],
         allowed_origins: Collection[str],
         max_connections_per_user: int,
         max_queued_packets: int = 512,
@@ -57,13 +86,14 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.rooms = rooms
         self.calls = calls
         self.contacts = contacts
-        self.directory = directory
+        self.accounts = accounts
+        self.sessions = sessions
         self.presence = presence
         self.allowed_origins = frozenset(allowed_origins)
         self.max_connections_per_user = max_connections_per_user
         self.max_queued_packets = max_queued_packets
         self.clock = clock
-        self.connections: dict[str, LocalConnection] = {}
+        self.connections = connections
         self.draining = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.handlers: dict[str, tuple[type[wire.Payload], Handler]] = {
@@ -93,6 +123,8 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "chat:delete": (wire.ChatDelete, chat.delete),
             "chat:typing": (wire.ChatTyping, chat.typing),
             "chat:read": (wire.ChatRead, chat.read),
+            "session:refresh": (wire.SessionRefresh, sessions.refresh),
+            "rtc:ice_servers": (wire.NoFields, sessions.ice),
         }
 
     async def drop_slow_readers(self) -> int:
@@ -136,24 +168,36 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if self.draining:
             raise refuse("unavailable", "This server is restarting; connect again.")
         token = auth.get("token") if isinstance(auth, dict) else None
-        account = None
+        grant = None
         if isinstance(token, str) and 0 < len(token) <= MAX_TOKEN_CHARS:
-            account = await self.directory.account_for_token(token)
-        if account is None:
+            try:
+                grant = await self.accounts.grant(token)
+            except DATABASE_OUTAGES:
+                log.warning("database unavailable at connect")
+                raise refuse("unavailable", "Haven cannot check your sign-in for a moment; connect again.") from None
+        if grant is None:
             raise refuse("not_authenticated", "Sign in again: the token is missing, invalid or expired.")
+        account = grant.account
         now = self.clock()
         first = False
+        too_many = refuse("rate_limited", "Too many connections for this account; close another one first.")
         try:
             held = len(await self.presence.of_user(account.user_id, now))
             if held >= self.max_connections_per_user:
-                raise refuse("rate_limited", "Too many connections for this account; close another one first.")
+                raise too_many
             await self.presence.add(Connection(sid, account.user_id, self.presence.node_id), now)
             first = held == 0
         except StoreUnavailable:
             log.warning("presence unavailable at connect")
+            # Without presence this node still holds the cap for what it can see: its own connections.
+            mine = sum(1 for c in self.connections.values() if c.account.user_id == account.user_id)
+            if mine >= self.max_connections_per_user:
+                raise too_many from None
         request = environ.get("aiohttp.request")
         transport = getattr(request, "transport", None)
         conn = LocalConnection(sid, account, now, transport=transport)
+        conn.granted(grant, now)
+        conn.ice_refresh_at = self.sessions.ice_due(now)
         self.connections[sid] = conn
         await self.enter_room(sid, f"u:{account.user_id}")
         if account.role in PAIRED_ROLES:
@@ -228,9 +272,11 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def _event(self, event: str, sid: str, payload: Any, extra_args: bool) -> Ack:
         conn = self.connections.get(sid)
-        if conn is None:
+        if conn is None or conn.ending:
             return fail("not_authenticated", "This connection is not signed in.")
-        if not conn.bucket.take(self.clock()):
+        now = self.clock()
+        candidate = event == "rtc:signal" and isinstance(payload, dict) and payload.get("type") == "candidate"
+        if not (conn.candidates if candidate else conn.bucket).take(now):
             self._strike(conn)
             return fail("rate_limited", "Too many requests; slow down.")
         spec = self.handlers.get(event)
@@ -246,22 +292,44 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             self._strike(conn)
             return fail("invalid_request", str(exc))
         try:
+            if event in PRIVILEGED_EVENTS:
+                await self.sessions.verify(conn)
             return await handler(conn, body)
         except (RoomError, SignalingError) as exc:
             return refusal(exc)
         except StoreUnavailable:
             return fail("unavailable", "Live room state is unreachable for a moment; try again.")
+        except DATABASE_OUTAGES:
+            log.warning("database unavailable", extra={"event": event})
+            return fail("unavailable", "Haven's records are unreachable for a moment; try again.")
         except StoreConflict:
             return fail("conflict", "The room is changing fast; try again.")
         except Exception:
             log.exception("event handler failed", extra={"event": event})
             return fail("internal_error", "Something went wrong on our side.")
 
+    def refused_packet(self, sid: str) -> None:
+        """The transport refused something this connection sent (a reserved name, a malformed packet)."""
+        conn = self.connections.get(sid)
+        if conn is not None:
+            self._strike(conn)
+
     def _strike(self, conn: LocalConnection) -> None:
         """A client that keeps breaking the protocol or the limits is disconnected."""
-        if conn.strikes.add():
+        if conn.strikes.add(self.clock()):
             log.info("disconnecting a client that keeps violating the protocol")
-            self._background(self.disconnect(conn.sid))
+            self._background(self._cut_off(conn))
+
+    async def _cut_off(self, conn: LocalConnection) -> None:
+        """Close the connection down to its TCP link, not only its Socket.IO session: a client past its
+        allowance keeps nothing open here, and is not waited for to answer a closing handshake."""
+        eio_sid = self.server.manager.eio_sid_from_sid(conn.sid, "/")
+        if eio_sid is None:
+            await self.disconnect(conn.sid)
+        else:
+            await self.server.eio.disconnect(eio_sid)
+        if isinstance(conn.transport, asyncio.WriteTransport):
+            conn.transport.abort()
 
     async def stop_background(self) -> None:
         """Cancel and await the work started for connections (announcements, disconnects) at shutdown."""

@@ -27,12 +27,22 @@ class TokenBucket:
 
 @dataclass
 class Strikes:
-    """Protocol violations and refused floods on one connection; past ``limit`` the connection is dropped."""
+    """Protocol violations and refused floods on one connection; past ``limit`` standing strikes the connection
+    is dropped. One strike is forgiven every ``forgive_seconds``, so an honest client's rare slip never adds up."""
 
     limit: int = 20
+    forgive_seconds: float = 10.0
     count: int = 0
+    since: float = 0.0
 
-    def add(self) -> bool:
-        """Count one; True when the connection has used up its allowance."""
+    def add(self, now: float) -> bool:
+        """Count one at ``now``; True when the connection has used up its allowance."""
+        if self.count:
+            forgiven = int((now - self.since) // self.forgive_seconds)
+            if forgiven > 0:
+                self.count = max(0, self.count - forgiven)
+                self.since += forgiven * self.forgive_seconds
+        if not self.count:
+            self.since = now
         self.count += 1
         return self.count > self.limit

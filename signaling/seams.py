@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -37,17 +38,55 @@ class Contact:
     pairing_id: str
 
 
-class Directory(Protocol):
-    async def account_for_token(self, token: str) -> Account | None:
-        """The active account a valid, unexpired token names; None for anything else."""
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What a token grants: an account, from when until when (seconds since the epoch), in which session epoch."""
 
+    account: Account
+    issued_at: float
+    expires_at: float
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """An account as it stands now, to compare a live connection's grant with."""
+
+    role: str
+    active: bool
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupState:
+    """A group's current settings, and whether it is archived (its live room may not go on)."""
+
+    settings: GroupSettings
+    archived: bool
+
+
+class Accounts(Protocol):
+    async def grant(self, token: str) -> Grant | None:
+        """What a valid, unexpired token grants, when it names an active account and was issued in the account's
+        current session epoch (a password change raises the epoch); None for anything else."""
+
+    async def states(self, user_ids: Collection[str]) -> dict[str, AccountState]:
+        """These accounts as they stand now; an id that names no account is absent from the answer."""
+
+
+class GroupDirectory(Protocol):
     async def enrolment(self, group_id: str, user_id: str) -> Enrolment | None:
         """None when the group does not exist, is archived, or the user is not enrolled in it."""
+
+    async def group(self, group_id: str) -> GroupState | None:
+        """None when there is no such group."""
 
     async def set_lobby_enabled(self, group_id: str, enabled: bool) -> None: ...
 
     async def chat_last_seq(self, conversation: str) -> int: ...
 
+
+class PairingDirectory(Protocol):
     async def may_message(self, user_id: str, other_id: str) -> bool:
         """Whether a direct conversation is allowed: a paired mentor and mentee (active pairing), or a
         facilitator and a member of one of their groups."""
@@ -57,6 +96,10 @@ class Directory(Protocol):
 
     async def contact(self, user_id: str, other_id: str) -> Contact | None:
         """``other_id`` as this user's contact, if an active pairing joins the two."""
+
+
+class Directory(GroupDirectory, PairingDirectory, Protocol):
+    """What chat reads: group enrolment and who may message whom."""
 
 
 class RoomRecords(Protocol):
@@ -84,6 +127,11 @@ class IceServers(Protocol):
     def __call__(self, user_id: str) -> list[dict[str, Any]]:
         """STUN/TURN servers for this user's WebRTC connections, TURN with fresh time-limited credentials."""
 
+    @property
+    def transport_policy(self) -> str:
+        """The clients' ``iceTransportPolicy``, the same for every connection: ``all``, or ``relay`` (only TURN
+        relay candidates, so nobody learns another person's network address; signaling then relays no other)."""
+
 
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
@@ -97,6 +145,8 @@ class StoredMessage:
     body: str | None
     sent_at: str
     deleted: bool
+    # The session (meeting) a room message was sent in; None for direct messages and older room messages.
+    session_id: str | None = None
 
 
 class ChatUnavailable(Exception):
@@ -109,13 +159,26 @@ class ClientIdReused(Exception):
 
 class ChatRepository(Protocol):
     async def send(
-        self, key: str, group_id: str | None, sender: Account, client_id: str, body: str
+        self, key: str, group_id: str | None, sender: Account, client_id: str, body: str, session_id: str | None = None
     ) -> tuple[StoredMessage, bool]:
         """Store with the conversation's next sequence number, in one transaction; returns the message and
-        whether it is new (False: this sender's ``client_id`` was stored before, and that message is returned)."""
+        whether it is new (False: this sender's ``client_id`` was stored before, and that message is returned).
+        ``session_id`` is the live session a room message is sent in (kept only if that session is recorded)."""
 
-    async def history(self, key: str, after_seq: int | None, before_seq: int | None, limit: int) -> list[StoredMessage]:
-        """Messages in ``seq`` order: after ``after_seq``, or the latest ``limit`` before ``before_seq``."""
+    async def history(
+        self,
+        key: str,
+        after_seq: int | None,
+        before_seq: int | None,
+        limit: int,
+        sessions: Collection[str] | None = None,
+    ) -> list[StoredMessage]:
+        """Messages in ``seq`` order: after ``after_seq``, or the latest ``limit`` before ``before_seq``. With
+        ``sessions``, only messages sent in those sessions count (paging and ``limit`` included); None: all."""
+
+    async def readable_sessions(self, group_id: str, user_id: str) -> set[str]:
+        """The group's sessions this person was admitted to and not removed from: those where they have a stay
+        in the attendance records and their last stay did not end in a removal (a later admission lifts it)."""
 
     async def find(self, key: str, message_id: str) -> StoredMessage | None: ...
 

@@ -56,6 +56,8 @@ class Sweeper:
                 if self.available:
                     log.warning("live state store unavailable")
                 self.available = False
+                if isinstance(self.store, FallbackRoomStore):
+                    self.store.went_down()
             except Exception:
                 log.exception("sweep failed")
             await asyncio.sleep(self.interval)
@@ -105,6 +107,7 @@ class Sweeper:
             )
             for room_id in written:
                 await self.rooms.resend_state(room_id)
+        await self.calls.restore(now)
         self.available = True
         self.verify_at = now + self.presence_ttl + self.interval
         log.info("live state store is back; state written again")

@@ -85,6 +85,14 @@ def relayed(sender: str, signal: RtcSignal) -> dict[str, Any]:
     return message
 
 
+class SessionRefresh(Payload):
+    token: Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+class NoFields(Payload):
+    """An event that takes nothing (an empty object)."""
+
+
 class CallInvite(Payload):
     user_id: uuid.UUID
 
@@ -106,6 +114,8 @@ def parse(model: type[ModelT], payload: Any) -> ModelT:
     try:
         # JSON mode, so that UUIDs and enums arrive as strings as they do on the wire.
         return model.model_validate_json(json.dumps(payload))
+    except RecursionError:
+        raise WireError("The payload is nested too deeply.") from None
     except ValidationError as exc:
         first = exc.errors(include_input=False, include_url=False)[0]
         field = ".".join(str(part) for part in first["loc"]) or "payload"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from server.appkeys import DB, LIVE
 from server.auth import require_user
+from server.directory import DatabasePairings
 from server.errors import ApiError, ErrorCode
 from server.requests import json_response
-from signaling.mount import SIGNALING
-from signaling.room_store import StoreUnavailable
+from signaling.control import LiveStateUnavailable
 
 routes = web.RouteTableDef()
 
@@ -16,19 +17,19 @@ routes = web.RouteTableDef()
 @routes.get("/api/contacts")
 async def list_contacts(request: web.Request) -> web.Response:
     user = await require_user(request)
-    status = request.app[SIGNALING].contacts
+    live = request.app[LIVE]
     entries = []
     try:
-        for contact in await status.directory.contacts(str(user.id)):
+        for contact in await DatabasePairings(request.app[DB]).contacts(str(user.id)):
             entries.append(
                 {
                     "user_id": contact.user_id,
                     "display_name": contact.display_name,
                     "relationship": contact.relationship,
                     "pairing_id": contact.pairing_id,
-                    "status": await status.status(contact.user_id),
+                    "status": await live.contact_status(contact.user_id),
                 }
             )
-    except StoreUnavailable:
+    except LiveStateUnavailable:
         raise ApiError(ErrorCode.UNAVAILABLE, "Who is online cannot be told for a moment; try again.") from None
     return json_response({"contacts": entries})

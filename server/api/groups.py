@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
-from server.appkeys import DB
+from server.appkeys import DB, LIVE
 from server.auth import require_admin, require_user
 from server.db.models import Group, GroupMembership, MemberRole, User, UserRole
 from server.errors import conflict, invalid, not_authorized, not_found
@@ -152,6 +152,7 @@ async def update(request: web.Request) -> web.Response:
             detail={"fields": changed},
         )
         my_role = await _my_role(session, group_id, admin.id)
+    await request.app[LIVE].group_changed(str(group_id))
     return json_response(group_view(group, my_role))
 
 
@@ -228,4 +229,5 @@ async def remove_member(request: web.Request) -> web.Response:
             source=client_address(request),
             detail={"user_id": str(user_id)},
         )
+    await request.app[LIVE].membership_removed(str(group_id), str(user_id))
     return web.Response(status=204)

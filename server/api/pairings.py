@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -12,16 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from server import audit
-from server.appkeys import DB
+from server.appkeys import DB, LIVE
 from server.auth import require_admin
 from server.db.models import Pairing, User, UserRole
 from server.errors import conflict, invalid, not_found
 from server.requests import client_address, json_response, path_id, read_body
 from server.wire import PairingCreate
-from signaling.mount import SIGNALING
-from signaling.room_store import StoreUnavailable
-
-log = logging.getLogger("haven.api")
 
 routes = web.RouteTableDef()
 
@@ -112,11 +107,5 @@ async def end(request: web.Request) -> web.Response:
             target_id=pairing.id,
             source=client_address(request),
         )
-    try:
-        await request.app[SIGNALING].calls.pairing_ended(
-            str(pairing.id), (str(pairing.mentor_id), str(pairing.mentee_id))
-        )
-    except StoreUnavailable:
-        # The pairing has ended (a new call is refused); a call in progress ends when its people hang up.
-        log.warning("live call state unavailable when a pairing ended")
+    await request.app[LIVE].pairing_ended(str(pairing.id), (str(pairing.mentor_id), str(pairing.mentee_id)))
     return json_response(pairing_view(pairing))

@@ -9,13 +9,14 @@ from sqlalchemy import select
 
 from server import audit
 from server.accounts import create_user, user_view
-from server.appkeys import DB
+from server.appkeys import DB, LIVE
 from server.auth import require_admin
 from server.db.models import User
 from server.errors import invalid, not_found
 from server.passwords import hash_password
 from server.requests import client_address, json_response, path_id, query_int, read_body
 from server.wire import UserCreate, UserUpdate
+from signaling.control import AccessChange
 
 routes = web.RouteTableDef()
 
@@ -63,12 +64,15 @@ async def update(request: web.Request) -> web.Response:
         user = await session.get(User, user_id, with_for_update=True)
         if user is None:
             raise not_found("user")
+        was_active, old_role = user.disabled_at is None, user.role
         if body.display_name is not None:
             user.display_name = body.display_name
         if body.role is not None:
             user.role = body.role.value
         if body.password is not None:
             user.password_hash = await hash_password(body.password)
+            # Every token issued before is refused from now on (REST and live connections).
+            user.session_epoch += 1
         if body.disabled is not None:
             user.disabled_at = datetime.now(UTC) if body.disabled else None
         audit.record(
@@ -80,4 +84,13 @@ async def update(request: web.Request) -> web.Response:
             source=client_address(request),
             detail={"fields": changed, **({"role": body.role.value} if body.role else {})},
         )
+    change = None
+    if was_active and user.disabled_at is not None:
+        change = AccessChange.DISABLED
+    elif body.password is not None:
+        change = AccessChange.SIGNED_OUT
+    elif user.role != old_role:
+        change = AccessChange.ROLE_CHANGED
+    if change is not None:
+        await request.app[LIVE].account_changed(str(user.id), change)
     return json_response(user_view(user))

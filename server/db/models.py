@@ -96,6 +96,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime]
     disabled_at: Mapped[datetime | None]
+    # Raised when the password changes: tokens carry the epoch they were issued in, and an older one is refused.
+    session_epoch: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
 
 
 class Group(Base):
@@ -186,6 +188,10 @@ class ChatMessage(Base):
     sent_at: Mapped[datetime]
     deleted_at: Mapped[datetime | None]
     deleted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The meeting of the group a room message was sent in (None for direct messages): who may read it follows it.
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL"), index=True, default=None
+    )
 
 
 class ConversationRead(Base):

@@ -44,17 +44,17 @@ class Cluster:
 async def make_cluster(
     tmp_path: Path, database_url: str, redis_url: str, extra_env: dict[str, str] | None = None
 ) -> Cluster:
-    env = clean_env(
-        HAVEN_DATABASE_URL=database_url,
-        HAVEN_REDIS_URL=redis_url,
-        HAVEN_REDIS_PREFIX=f"haven-test-{secrets.token_hex(4)}:",
-        HAVEN_JWT_SECRET="cluster-secret-" + "c" * 40,
-        HAVEN_GRACE_SECONDS=str(GRACE_SECONDS),
-        HAVEN_PRESENCE_TTL_SECONDS=str(PRESENCE_TTL_SECONDS),
-        HAVEN_SWEEP_MS=str(int(SWEEP_SECONDS * 1000)),
-        HAVEN_LOG_LEVEL="warning",
-        **(extra_env or {}),
-    )
+    settings = {
+        "HAVEN_DATABASE_URL": database_url,
+        "HAVEN_REDIS_URL": redis_url,
+        "HAVEN_REDIS_PREFIX": f"haven-test-{secrets.token_hex(4)}:",
+        "HAVEN_JWT_SECRET": "cluster-secret-" + "c" * 40,
+        "HAVEN_GRACE_SECONDS": str(GRACE_SECONDS),
+        "HAVEN_PRESENCE_TTL_SECONDS": str(PRESENCE_TTL_SECONDS),
+        "HAVEN_SWEEP_MS": str(int(SWEEP_SECONDS * 1000)),
+        "HAVEN_LOG_LEVEL": "warning",
+    }
+    env = clean_env(**{**settings, **(extra_env or {})})
     create_admin(tmp_path, env)
     nodes = [start_node(tmp_path, {**env, "HAVEN_NODE_ID": name}) for name in ("node-a", "node-b")]
     session = aiohttp.ClientSession(base_url=nodes[0].base)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from server.chat_repository import DatabaseChatRepository
 from server.db.models import AuditEntry, ChatMessage
+from signaling.seams import Account
 from tests.realtime.conftest import Cohort
 from tests.support.api import Api
 from tests.support.realtime import Peer
@@ -76,14 +79,186 @@ async def test_who_may_write_and_read_room_chat(cohort: Cohort) -> None:
     waiting, _ = await cohort.enter(cohort.participants[0])  # in the lobby, not the room
     refused = await waiting.call("chat:send", {"conversation": name, "body": "let me in", "client_id": "x"})
     assert refused["error"]["code"] == "not_authorized"
-    # A group member outside the live room may read the history, an outsider may not.
+    # A participant who never was in a session reads nothing; a facilitator outside the room reads everything.
     member = await cohort.connect(cohort.participants[1])
-    assert [m["body"] for m in (await member.call("chat:history", {"conversation": name}))["messages"]] == ["Welcome"]
+    refused = await member.call("chat:history", {"conversation": name})
+    assert refused["error"]["code"] == "not_authorized"
+    co = await cohort.connect(cohort.co_facilitator)
+    assert await bodies(co, name) == ["Welcome"]
     outsider = await cohort.connect(cohort.outsider)
     refused = await outsider.call("chat:history", {"conversation": name})
     assert refused["error"]["code"] == "not_authorized"
     refused = await outsider.call("chat:send", {"conversation": name, "body": "hi", "client_id": "o"})
     assert refused["error"]["code"] == "not_authorized"
+
+
+async def bodies(peer: Peer, name: str, **paging: int) -> list[str]:
+    ack = await peer.call("chat:history", {"conversation": name, **paging})
+    assert ack["ok"], ack
+    return [m["body"] for m in ack["messages"]]
+
+
+async def say(peer: Peer, name: str, body: str) -> int:
+    ack = await peer.call("chat:send", {"conversation": name, "body": body, "client_id": body.replace(" ", "-")})
+    assert ack["ok"], ack
+    return int(ack["message"]["seq"])
+
+
+async def refused_everything(peer: Peer, name: str, own_message_id: str | None = None) -> None:
+    """History, read marks and deleting one's own message are all refused as not authorized."""
+    acks = [
+        await peer.call("chat:history", {"conversation": name}),
+        await peer.call("chat:read", {"conversation": name, "seq": 1}),
+    ]
+    if own_message_id is not None:
+        acks.append(await peer.call("chat:delete", {"conversation": name, "id": own_message_id}))
+    assert [a.get("error", {}).get("code") for a in acks] == ["not_authorized"] * len(acks), acks
+
+
+async def test_waiting_or_denied_participants_read_nothing(cohort: Cohort) -> None:
+    name, room = f"room:{cohort.group_id}", {"room_id": cohort.group_id}
+    fac, _ = await cohort.enter(cohort.facilitator)
+    await say(fac, name, "Only for the people in the room")
+    waiting, ack = await cohort.enter(cohort.participants[0])
+    assert ack["status"] == "waiting"
+    await refused_everything(waiting, name)
+    assert await fac.call("room:deny", {**room, "user_id": cohort.participants[0].user_id}) == {"ok": True}
+    await waiting.next("room:denied")
+    await refused_everything(waiting, name)
+
+    # Someone who attended an earlier session reads nothing either while they wait in the lobby.
+    pip = await admitted(cohort, fac, 1)
+    await say(pip, name, "I was here")
+    assert await fac.call("room:end", room) == {"ok": True}
+    fac, _ = await cohort.enter(cohort.facilitator)
+    again, ack = await cohort.enter(cohort.participants[1])
+    assert ack["status"] == "waiting"
+    await refused_everything(again, name)
+    assert await fac.call("room:admit", {**room, "user_id": cohort.participants[1].user_id}) == {"ok": True}
+    await again.next("room:admitted")
+    assert await bodies(again, name) == ["Only for the people in the room", "I was here"]
+
+
+async def admitted(cohort: Cohort, fac: Peer, index: int) -> Peer:
+    person = cohort.participants[index]
+    peer, ack = await cohort.enter(person)
+    if ack["status"] == "waiting":
+        assert await fac.call("room:admit", {"room_id": cohort.group_id, "user_id": person.user_id}) == {"ok": True}
+        await peer.next("room:admitted")
+    return peer
+
+
+async def test_a_removed_participant_reads_nothing_while_the_session_lasts(cohort: Cohort) -> None:
+    name, room = f"room:{cohort.group_id}", {"room_id": cohort.group_id}
+    fac, _ = await cohort.enter(cohort.facilitator)
+    pip = await admitted(cohort, fac, 0)
+    mine = await pip.call("chat:send", {"conversation": name, "body": "before", "client_id": "b"})
+    assert await bodies(pip, name) == ["before"]
+    assert await fac.call("room:remove", {**room, "user_id": cohort.participants[0].user_id}) == {"ok": True}
+    await pip.next("room:removed")
+    await say(fac, name, "after")
+    await refused_everything(pip, name, mine["message"]["id"])
+    again, ack = await cohort.enter(cohort.participants[0])
+    assert ack["status"] == "waiting"
+    await refused_everything(again, name, mine["message"]["id"])
+    # The facilitator's admission lifts the bar: they are in the room again and read its session.
+    assert await fac.call("room:admit", {**room, "user_id": cohort.participants[0].user_id}) == {"ok": True}
+    await again.next("room:admitted")
+    assert await bodies(again, name) == ["before", "after"]
+    assert await again.call("chat:delete", {"conversation": name, "id": mine["message"]["id"]}) == {"ok": True}
+
+
+async def test_a_removal_keeps_the_session_closed_to_them_after_it_ends(cohort: Cohort) -> None:
+    name, room = f"room:{cohort.group_id}", {"room_id": cohort.group_id}
+    fac, _ = await cohort.enter(cohort.facilitator)
+    pip = await admitted(cohort, fac, 0)
+    await say(pip, name, "said before the removal")
+    assert await fac.call("room:remove", {**room, "user_id": cohort.participants[0].user_id}) == {"ok": True}
+    assert await fac.call("room:end", room) == {"ok": True}
+    await refused_everything(pip, name)
+
+
+async def test_facilitators_read_everything_at_any_time(cohort: Cohort) -> None:
+    name, room = f"room:{cohort.group_id}", {"room_id": cohort.group_id}
+    fac, ack = await cohort.enter(cohort.facilitator)
+    pip = await admitted(cohort, fac, 0)
+    await say(pip, name, "first session")
+    async with cohort.api.db() as session:
+        stored = list((await session.execute(select(ChatMessage.session_id))).scalars())
+    assert [str(s) for s in stored] == [ack["room"]["session_id"]]
+    assert await fac.call("room:end", room) == {"ok": True}
+    fac, _ = await cohort.enter(cohort.facilitator)
+    await say(fac, name, "second session")
+    # An older row from before messages remembered their session: for facilitators only.
+    await say(fac, name, "no session")
+    async with cohort.api.db.begin() as session:
+        await session.execute(update(ChatMessage).where(ChatMessage.seq == 3).values(session_id=None))
+    co = await cohort.connect(cohort.co_facilitator)  # a facilitator of the group, not in the room
+    assert await bodies(co, name) == ["first session", "second session", "no session"]
+    assert await bodies(fac, name) == ["first session", "second session", "no session"]
+    pip = await admitted(cohort, fac, 0)
+    assert await bodies(pip, name) == ["first session", "second session"]
+
+
+async def test_participants_read_the_sessions_they_attended(cohort: Cohort) -> None:
+    name, room = f"room:{cohort.group_id}", {"room_id": cohort.group_id}
+    fac, _ = await cohort.enter(cohort.facilitator)
+    pip = await admitted(cohort, fac, 0)
+    await say(pip, name, "one a")
+    await say(fac, name, "one b")
+    assert await fac.call("room:end", room) == {"ok": True}
+
+    fac, _ = await cohort.enter(cohort.facilitator)
+    sam = await admitted(cohort, fac, 1)
+    await say(sam, name, "two a")
+    # In the room: the current session, not an earlier one they missed.
+    assert await bodies(sam, name) == ["two a"]
+    assert await bodies(sam, name, before_seq=3) == []
+    # Back later, not in the room: the session they attended, not the one going on.
+    pip = await cohort.connect(cohort.participants[0])
+    assert await bodies(pip, name) == ["one a", "one b"]
+    # Paging sees the readable subset only: seq 3 is a gap for them, and limit counts what they may read.
+    assert await bodies(pip, name, after_seq=0, limit=1) == ["one a"]
+    assert await bodies(pip, name, after_seq=2) == []
+    assert await bodies(pip, name, limit=1) == ["one b"]
+    assert await pip.call("chat:read", {"conversation": name, "seq": 2}) == {"ok": True}
+    refused = await pip.call("chat:send", {"conversation": name, "body": "hello?", "client_id": "h"})
+    assert refused["error"]["code"] == "not_authorized"
+
+    # Leaving the live room closes its session's chat until the session is over.
+    assert await sam.call("room:leave", room) == {"ok": True}
+    refused = await sam.call("chat:history", {"conversation": name})
+    assert refused["error"]["code"] == "not_authorized"
+    await say(fac, name, "two b")
+    assert await fac.call("room:end", room) == {"ok": True}
+    assert await bodies(sam, name) == ["two a", "two b"]
+    assert await bodies(pip, name) == ["one a", "one b"]
+
+
+async def test_a_message_whose_session_is_not_recorded_is_kept_for_facilitators(cohort: Cohort) -> None:
+    # The room's records may lag or fail to write the session row: the message is stored all the same, sessionless.
+    repository = DatabaseChatRepository(cohort.api.db)
+    sender = Account(cohort.facilitator.user_id, "Fran", "facilitator")
+    key = f"room:{cohort.group_id}"
+    message, new = await repository.send(key, cohort.group_id, sender, "lost-session", "hi", str(uuid.uuid4()))
+    assert new is True
+    assert message.session_id is None
+    assert [m.id for m in await repository.history(key, None, None, 50)] == [message.id]
+    assert await repository.history(key, None, None, 50, sessions=set()) == []
+
+
+async def test_a_member_removed_from_the_group_reads_nothing(cohort: Cohort) -> None:
+    name, room = f"room:{cohort.group_id}", {"room_id": cohort.group_id}
+    fac, _ = await cohort.enter(cohort.facilitator)
+    pip = await admitted(cohort, fac, 0)
+    mine = await pip.call("chat:send", {"conversation": name, "body": "mine", "client_id": "m"})
+    assert await fac.call("room:end", room) == {"ok": True}
+    assert await bodies(pip, name) == ["mine"]
+    status, _ = await cohort.api.call(
+        "DELETE", f"/api/groups/{cohort.group_id}/members/{cohort.participants[0].user_id}", cohort.admin
+    )
+    assert status in (200, 204)
+    await refused_everything(pip, name, mine["message"]["id"])
 
 
 @pytest.mark.parametrize(

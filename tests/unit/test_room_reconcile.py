@@ -68,3 +68,29 @@ def test_hands_and_lock_merge() -> None:
     assert final is not None
     assert final.hands == ("pip",)
     assert final.locked
+
+
+def test_a_member_in_their_grace_period_keeps_their_place_when_the_store_lost_the_room() -> None:
+    room = room_with_everyone()
+    dropped, _ = transitions.disconnect(room, "sam", "peer-sam", 10)
+    assert dropped is not None
+    # Redis restarted empty; Fran's node writes back first (Sam's connection is held by nobody now).
+    final = reconcile(None, dropped, {"peer-fac"})
+    assert final is not None
+    sam = final.member("sam")
+    assert sam is not None
+    assert not sam.connected
+    assert sam.disconnected_at == 10
+    # Sam's grace runs on from when he dropped: still there before it ends, gone after.
+    kept, _ = transitions.expire(final, 10 + 29, 30)
+    assert kept is not None
+    assert kept.member("sam") is not None
+    gone, _ = transitions.expire(final, 10 + 31, 30)
+    assert gone is not None
+    assert gone.member("sam") is None
+    # And coming back within the grace resumes the place rather than queueing in the lobby.
+    back, _ = transitions.join(final, "g", SETTINGS, SAM, "peer-sam-2", 20, "unused")
+    assert back is not None
+    again = back.member("sam")
+    assert again is not None
+    assert again.peer_id == "peer-sam-2"

@@ -1,0 +1,56 @@
+"""Changes to a live room that come from the program's administration rather than from anyone in the room: a
+person no longer enrolled, a group archived, its settings changed. Pure, like ``rooms.transitions``; each takes
+the room as it is (None when nobody is in it) and changes nothing when it does not concern the room.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rooms.events import Event, HandQueueChanged, LobbyChanged, MemberLeft, Removed, RoomEnded, SettingsChanged
+from rooms.model import GroupSettings, LeaveReason, Room
+from rooms.transitions import Result, admit_waiting, settled
+
+
+def withdraw(room: Room | None, user_id: str, now: float) -> Result:
+    """The person was taken out of the group: they leave the room or its lobby at once, as removed."""
+    if room is None:
+        return None, []
+    member, waiting = room.member(user_id), room.waiting(user_id)
+    if member is None and waiting is None:
+        return room, []
+    events: list[Event] = [Removed(user_id, None)]
+    room = replace(room, barred=room.barred | {user_id})
+    if member is not None:
+        had_hand = user_id in room.hands
+        room = room.without_member(user_id)
+        events.append(MemberLeft(user_id, member.peer_id, LeaveReason.REMOVED, now))
+        if had_hand:
+            events.append(HandQueueChanged(room.hands))
+    if waiting is not None:
+        room = room.without_waiting(user_id)
+        events.append(LobbyChanged(room.lobby))
+    return settled(room, events, now)
+
+
+def close(room: Room | None, now: float) -> Result:
+    """The group was archived: the session ends for everyone in the room and the lobby."""
+    if room is None:
+        return None, []
+    peers = tuple(m.peer_id for m in room.members) + tuple(w.peer_id for w in room.lobby)
+    events: list[Event] = [RoomEnded(None, peers)]
+    events += [MemberLeft(m.user_id, m.peer_id, LeaveReason.ENDED, now) for m in room.members]
+    return settled(replace(room, members=(), lobby=(), hands=()), events, now)
+
+
+def apply_settings(room: Room | None, settings: GroupSettings, now: float) -> Result:
+    """The group's settings changed: the live room takes them at once. Nobody already in the room is turned out
+    by a lower capacity; turning the lobby off lets those waiting in, as a facilitator's switch does."""
+    if room is None or room.settings == settings:
+        return room, []
+    lobby_opened = room.settings.lobby_enabled and not settings.lobby_enabled
+    room = replace(room, settings=settings)
+    events: list[Event] = [SettingsChanged(settings)]
+    if lobby_opened:
+        room = admit_waiting(room, None, now, events)
+    return room, events
