@@ -42,6 +42,7 @@ InGroupRoom = Callable[[str, str, str], Awaitable[bool]]
 class Calls:
     def __init__(
         self,
+        *,
         sio: socketio.AsyncServer,
         store: RoomStore,
         lines: Lines,

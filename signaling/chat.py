@@ -29,7 +29,14 @@ from signaling.connection import LocalConnection
 from signaling.delivery import members_room
 from signaling.rate_limit import TokenBucket
 from signaling.room_store import RoomStore
-from signaling.seams import ChatRepository, ChatUnavailable, ClientIdReused, Directory, StoredMessage
+from signaling.seams import (
+    ChatRepository,
+    ChatUnavailable,
+    ClientIdReused,
+    GroupDirectory,
+    PairingDirectory,
+    StoredMessage,
+)
 
 SENDS_PER_SECOND = 5.0
 SEND_BURST = 10.0
@@ -79,13 +86,15 @@ class Chat:
         self,
         sio: socketio.AsyncServer,
         repository: ChatRepository,
-        directory: Directory,
+        groups: GroupDirectory,
+        pairings: PairingDirectory,
         store: RoomStore,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sio = sio
         self.repository = repository
-        self.directory = directory
+        self.groups = groups
+        self.pairings = pairings
         self.store = store
         self.clock = clock
         self._senders: OrderedDict[str, TokenBucket] = OrderedDict()
@@ -105,7 +114,7 @@ class Chat:
             if room is None or room.member(conn.account.user_id) is None:
                 raise not_authorized("Only people in the group's live room can write in its chat.")
             return room.session_id
-        if conversation.other_id is None or not await self.directory.may_message(
+        if conversation.other_id is None or not await self.pairings.may_message(
             conn.account.user_id, conversation.other_id
         ):
             raise not_authorized("You can message your paired mentor or mentee, or your group's facilitators.")
@@ -117,7 +126,7 @@ class Chat:
             return Readable(None)
         assert conversation.group_id is not None
         user_id = conn.account.user_id
-        enrolment = await self.directory.enrolment(conversation.group_id, user_id)
+        enrolment = await self.groups.enrolment(conversation.group_id, user_id)
         if enrolment is None:
             raise not_authorized("Only the group's members can read its chat.")
         if enrolment.role is Role.FACILITATOR:

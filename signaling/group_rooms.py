@@ -37,6 +37,7 @@ Change = Callable[[Room | None], transitions.Result]
 class GroupRooms:
     def __init__(
         self,
+        *,
         sio: socketio.AsyncServer,
         store: RoomStore,
         presence: Presence,

@@ -61,19 +61,6 @@ class Backends:
     ice_servers: IceServers
 
 
-class _ChatDirectory:
-    """Chat's lookups, from the group and pairing directories."""
-
-    def __init__(self, groups: GroupDirectory, pairings: PairingDirectory) -> None:
-        self.enrolment = groups.enrolment
-        self.group = groups.group
-        self.set_lobby_enabled = groups.set_lobby_enabled
-        self.chat_last_seq = groups.chat_last_seq
-        self.may_message = pairings.may_message
-        self.contacts = pairings.contacts
-        self.contact = pairings.contact
-
-
 @dataclass
 class Signaling:
     sio: socketio.AsyncServer
@@ -128,23 +115,29 @@ def build(settings: Settings, redis: aioredis.Redis | None, backends: Backends) 
         presence = RedisPresence(redis, settings.node_id, prefix=prefix, ttl_seconds=settings.presence_ttl_seconds)
     ice_servers = backends.ice_servers
     rooms = GroupRooms(
-        sio, store, presence, backends.groups, backends.room_records, ice_servers, settings.grace_seconds
+        sio=sio,
+        store=store,
+        presence=presence,
+        groups=backends.groups,
+        records=backends.room_records,
+        ice_servers=ice_servers,
+        grace_seconds=settings.grace_seconds,
     )
-    chat = Chat(sio, backends.chat, _ChatDirectory(backends.groups, backends.pairings), store)
+    chat = Chat(sio, backends.chat, backends.groups, backends.pairings, store)
     lines = Lines(line_store, call_store)
     contacts = ContactStatus(sio, backends.pairings, presence, lines)
     calls = Calls(
-        sio,
-        call_store,
-        lines,
-        presence,
-        backends.pairings,
-        backends.call_records,
-        contacts,
-        ice_servers,
-        rooms.holds_place,
-        settings.call_ring_seconds,
-        settings.grace_seconds,
+        sio=sio,
+        store=call_store,
+        lines=lines,
+        presence=presence,
+        pairings=backends.pairings,
+        records=backends.call_records,
+        contacts=contacts,
+        ice_servers=ice_servers,
+        in_group_room=rooms.holds_place,
+        ring_seconds=settings.call_ring_seconds,
+        grace_seconds=settings.grace_seconds,
     )
     connections: dict[str, LocalConnection] = {}
     access = LiveAccess(
@@ -182,15 +175,15 @@ def build(settings: Settings, redis: aioredis.Redis | None, backends: Backends) 
     sio.register_namespace(namespace)
     sio.on_refused = namespace.refused_packet
     sweeper = Sweeper(
-        rooms,
-        calls,
-        contacts,
-        presence,
-        store,
-        settings.sweep_ms / 1000,
-        settings.presence_ttl_seconds,
-        namespace.local_connections,
-        namespace.drop_slow_readers,
+        rooms=rooms,
+        calls=calls,
+        contacts=contacts,
+        presence=presence,
+        store=store,
+        interval_seconds=settings.sweep_ms / 1000,
+        presence_ttl_seconds=settings.presence_ttl_seconds,
+        local_connections=namespace.local_connections,
+        drop_slow_readers=namespace.drop_slow_readers,
     )
     return Signaling(
         sio, namespace, rooms, calls, contacts, store, presence, sweeper, sessions, access, settings.sweep_ms / 1000

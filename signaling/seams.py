@@ -98,10 +98,6 @@ class PairingDirectory(Protocol):
         """``other_id`` as this user's contact, if an active pairing joins the two."""
 
 
-class Directory(GroupDirectory, PairingDirectory, Protocol):
-    """What chat reads: group enrolment and who may message whom."""
-
-
 class RoomRecords(Protocol):
     async def record(self, group_id: str, events: list[Event]) -> None:
         """Write the durable side of ``events``: sessions, attendance."""

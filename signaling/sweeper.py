@@ -23,6 +23,7 @@ log = logging.getLogger("haven.sweeper")
 class Sweeper:
     def __init__(
         self,
+        *,
         rooms: GroupRooms,
         calls: Calls,
         contacts: ContactStatus,
