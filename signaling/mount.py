@@ -5,7 +5,6 @@ the room-state store and presence for the deployment (memory, or Redis), the nam
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -209,11 +208,14 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(signaling.sessions.run(min(1.0, signaling.sweep_seconds)), name="haven-sessions"),
     ]
     yield
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    signaling.sweeper.stopping = signaling.sessions.stopping = True
+    # A cancel that lands while redis-py's own timeout fires can be swallowed (Python 3.11), so the loops also
+    # stop at their next turn, and a task still running is cancelled again.
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=1.0)
     await app[SIGNALING].sio.shutdown()
     await app[SIGNALING].namespace.stop_background()
 

@@ -68,6 +68,8 @@ class Sessions:
         self.ice_refresh_seconds = ice_refresh_seconds
         self.clock = clock
         self.next_recheck = clock() + RECHECK_SECONDS
+        # Set at shutdown: the loop ends at its next turn even if a cancel was lost on the way.
+        self.stopping = False
 
     def ice_due(self, connected_at: float) -> float:
         """When a connection made at ``connected_at`` first gets fresh ICE servers (never without TURN)."""
@@ -107,7 +109,7 @@ class Sessions:
     # -- time --------------------------------------------------------------------------------------------
 
     async def run(self, interval: float) -> None:
-        while True:
+        while not self.stopping:
             try:
                 await self.tick(self.clock())
             except Exception:

@@ -46,11 +46,13 @@ class Sweeper:
         self.drop_slow_readers = drop_slow_readers
         self.clock = clock
         self.available = True
+        # Set at shutdown: the loop ends at its next turn even if a cancel was lost on the way.
+        self.stopping = False
         # When set, the time after which every node has written its connections again after an outage.
         self.verify_at: float | None = None
 
     async def run(self) -> None:
-        while True:
+        while not self.stopping:
             try:
                 await self.sweep()
             except StoreUnavailable:
@@ -110,5 +112,7 @@ class Sweeper:
                 await self.rooms.resend_state(room_id)
         await self.calls.restore(now)
         self.available = True
+        # Set at shutdown: the loop ends at its next turn even if a cancel was lost on the way.
+        self.stopping = False
         self.verify_at = now + self.presence_ttl + self.interval
         log.info("live state store is back; state written again")
