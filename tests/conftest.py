@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -45,18 +46,42 @@ def redis_server_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A migrated, empty database of each kind, made for this test alone."""
-    if request.param == "sqlite":
+@contextlib.asynccontextmanager
+async def fresh_database(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A migrated, empty database of ``kind`` (``sqlite`` or ``postgresql``), made for this test alone."""
+    if kind == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'haven.db'}"
         return
     template = request.getfixturevalue("postgres_template")
     server_url = request.getfixturevalue("postgres_server_url")
-    name = databases.database_name(template)
-    url = await databases.create_database(server_url, template=name)
-    yield url
-    await databases.drop_database(url)
+    url = await databases.create_database(server_url, template=databases.database_name(template))
+    try:
+        yield url
+    finally:
+        await databases.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A migrated, empty database of each kind, made for this test alone."""
+    async with fresh_database(request, request.param, tmp_path) as url:
+        yield url
+
+
+# Settings that go with one test's database wherever the test builds its settings (the shared ``settings`` fixture,
+# a test module's own, or a test calling ``make_settings``): the realtime tests keep the PostgreSQL variant's live
+# state in Redis this way (tests/realtime/conftest.py). Keyed by the database's URL, which no other test shares.
+_WITH_DATABASE: dict[str, dict[str, str]] = {}
+
+
+@contextlib.contextmanager
+def settings_with_database(database_url: str, **env: str) -> Iterator[None]:
+    """While open, ``make_settings`` for ``database_url`` includes ``env`` (a test's explicit settings still win)."""
+    _WITH_DATABASE[database_url] = env
+    try:
+        yield
+    finally:
+        del _WITH_DATABASE[database_url]
 
 
 def make_settings(tmp_path: Path, database_url: str, **extra: str) -> Settings:
@@ -66,6 +91,7 @@ def make_settings(tmp_path: Path, database_url: str, **extra: str) -> Settings:
         "HAVEN_JWT_SECRET": TEST_SECRET,
         "HAVEN_WEB_DIR": str(tmp_path / "web"),
         "HAVEN_LOG_LEVEL": "warning",
+        **_WITH_DATABASE.get(database_url, {}),
         **extra,
     }
     return load_settings(env)

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from tests.realtime.conftest import Cohort, make_cohort
+from tests.realtime.test_calls import Pair, make_pair
 from tests.support import databases
 from tests.support.api import Api
 from tests.support.processes import Node, clean_env, create_admin, start_node
@@ -121,3 +122,16 @@ async def cluster_own_postgres(
     made = await make_cluster(tmp_path, url, redis_server_url)
     yield made
     await close_cluster(made)
+
+
+def urls(cluster: Cluster) -> tuple[str, str]:
+    """The two nodes' base URLs, as clients name a server."""
+    return cluster.nodes[0].base + "/", cluster.nodes[1].base + "/"
+
+
+@pytest.fixture
+async def calls(cluster: Cluster) -> AsyncIterator[Pair]:
+    """A mentor and mentee paired on the cluster (their clients connect to node A unless told otherwise)."""
+    made = await make_pair(cluster.cohort.api, cluster.cohort.admin, urls(cluster)[0], tag="call-")
+    yield made
+    await made.close()

@@ -20,6 +20,7 @@ from tests.cluster.conftest import (
     Cluster,
     close_cluster,
     make_cluster,
+    urls,
 )
 from tests.realtime.test_calls import (
     ANSWER,
@@ -38,17 +39,6 @@ from tests.realtime.test_calls import (
 from tests.support.api import Api
 
 CLUSTER_RING_SECONDS = 2
-
-
-def urls(cluster: Cluster) -> tuple[str, str]:
-    return cluster.nodes[0].base + "/", cluster.nodes[1].base + "/"
-
-
-@pytest.fixture
-async def calls(cluster: Cluster) -> AsyncIterator[Pair]:
-    made = await make_pair(cluster.cohort.api, cluster.cohort.admin, urls(cluster)[0], tag="call-")
-    yield made
-    await made.close()
 
 
 @pytest.fixture

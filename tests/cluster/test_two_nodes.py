@@ -9,12 +9,8 @@ import aiohttp
 import pytest
 import socketio
 
-from tests.cluster.conftest import DEPARTURE_BOUND, SIGTERM_DEADLINE, SWEEP_SECONDS, Cluster
+from tests.cluster.conftest import DEPARTURE_BOUND, SIGTERM_DEADLINE, SWEEP_SECONDS, Cluster, urls
 from tests.support.realtime import Peer
-
-
-def urls(cluster: Cluster) -> tuple[str, str]:
-    return cluster.nodes[0].base + "/", cluster.nodes[1].base + "/"
 
 
 async def test_lobby_moderation_and_hands_across_nodes(cluster: Cluster) -> None:

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import fresh_database, settings_with_database
 from tests.support.api import Api
 from tests.support.realtime import Peer
+
+
+@pytest.fixture(params=[pytest.param("sqlite", id="sqlite-memory"), pytest.param("postgresql", id="postgresql-redis")])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The shared database fixture, paired with a live-state store: with SQLite the application keeps rooms, calls
+    and presence in memory; with PostgreSQL in Redis (a key prefix of this test's own). So every realtime test runs
+    once on each store, and the test id says which."""
+    async with fresh_database(request, request.param, tmp_path) as url:
+        if request.param == "sqlite":
+            yield url
+            return
+        redis_url = request.getfixturevalue("redis_server_url")
+        prefix = f"haven-test-{secrets.token_hex(6)}:"
+        with settings_with_database(url, HAVEN_REDIS_URL=redis_url, HAVEN_REDIS_PREFIX=prefix):
+            yield url
 
 
 @dataclass

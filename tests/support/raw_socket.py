@@ -4,10 +4,13 @@ send oversized frames, and stop reading altogether with a tiny receive buffer.""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import socket
 import struct
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -52,26 +55,31 @@ class RawSocketIO:
             data += chunk
         return data
 
+    def _next_text(self) -> str | None:
+        """Read one frame: its text, or None for a frame that is not text or an engine.io ping (answered)."""
+        first, second = self._exactly(2)
+        length = second & 0x7F
+        if length == 126:
+            length = struct.unpack(">H", self._exactly(2))[0]
+        elif length == 127:
+            length = struct.unpack(">Q", self._exactly(8))[0]
+        payload = self._exactly(length)
+        opcode = first & 0x0F
+        if opcode == 0x8:
+            raise ConnectionError("closed by the server")
+        if opcode != 0x1:
+            return None
+        if payload == b"2":  # engine.io ping
+            self.send_text("3")
+            return None
+        return payload.decode()
+
     def receive_text(self) -> str:
         """The next text message (answering engine.io pings on the way)."""
         while True:
-            first, second = self._exactly(2)
-            length = second & 0x7F
-            if length == 126:
-                length = struct.unpack(">H", self._exactly(2))[0]
-            elif length == 127:
-                length = struct.unpack(">Q", self._exactly(8))[0]
-            payload = self._exactly(length)
-            opcode = first & 0x0F
-            if opcode == 0x8:
-                raise ConnectionError("closed by the server")
-            if opcode != 0x1:
-                continue
-            text = payload.decode()
-            if text == "2":  # engine.io ping
-                self.send_text("3")
-                continue
-            return text
+            text = self._next_text()
+            if text is not None:
+                return text
 
     def handshake(self, token: str) -> str:
         """engine.io open, then the Socket.IO connect with the token; returns the sid."""
@@ -91,6 +99,62 @@ class RawSocketIO:
             text = self.receive_text()
             if text.startswith(prefix):
                 return json.loads(text[len(prefix) :])[0]
+
+    def send_binary(self, data: bytes) -> None:
+        """One binary WebSocket message: an attachment of the binary event sent just before it."""
+        mask = os.urandom(4)
+        if len(data) < 126:
+            header = bytes([0x82, 0x80 | len(data)])
+        else:
+            header = bytes([0x82, 0x80 | 126]) + struct.pack(">H", len(data))
+        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    def acks(self, *ack_ids: int, within: float = 10.0) -> dict[int, list[Any]]:
+        """Read until every acknowledgement named arrives, for at most ``within`` seconds (then TimeoutError); each
+        one's arguments (an empty list when the server acknowledged with nothing). Other messages are skipped."""
+        found: dict[int, list[Any]] = {}
+        with self._deadline(within) as receive:
+            while len(found) < len(set(ack_ids)):
+                text = receive()
+                if not text.startswith("43"):
+                    continue
+                digits = len(text) - len(text[2:].lstrip("0123456789"))
+                number = int(text[2:digits]) if digits > 2 else None
+                if number in ack_ids:
+                    found[number] = list(json.loads(text[digits:]))
+        return found
+
+    def event(self, name: str, within: float = 10.0) -> Any:
+        """Read until the server sends the event ``name``, for at most ``within`` seconds (then TimeoutError); its
+        first argument. Other messages are skipped."""
+        with self._deadline(within) as receive:
+            while True:
+                text = receive()
+                if text.startswith("42"):
+                    message = json.loads(text[2:])
+                    if message and message[0] == name:
+                        return message[1] if len(message) > 1 else None
+
+    @contextlib.contextmanager
+    def _deadline(self, within: float) -> Iterator[Callable[[], str]]:
+        """``receive_text`` that gives up at a deadline: the server's pings alone never keep a wait going."""
+        deadline = time.monotonic() + within
+
+        def receive() -> str:
+            # As ``receive_text``, with the deadline checked at every message (pings included).
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"nothing awaited arrived within {within} s")
+                self.sock.settimeout(left)
+                text = self._next_text()
+                if text is not None:
+                    return text
+
+        try:
+            yield receive
+        finally:
+            self.sock.settimeout(10)
 
     def is_closed(self) -> bool:
         try:
