@@ -17,6 +17,7 @@ import socketio
 from rooms.calls import CallState
 from signaling.call_lines import Lines
 from signaling.presence import Presence
+from signaling.room_store import Document, RoomStore
 from signaling.seams import PairingDirectory
 
 log = logging.getLogger("haven.calls")
@@ -33,12 +34,16 @@ class ContactStatus:
         pairings: PairingDirectory,
         presence: Presence,
         lines: Lines,
+        announced: RoomStore,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.sio = sio
         self.pairings = pairings
         self.presence = presence
         self.lines = lines
+        # The status last announced for each person who is not offline, so that two nodes seeing the same change
+        # at once (two connections closing together) announce it once.
+        self.announced = announced
         self.clock = clock
 
     async def status(self, user_id: str) -> str:
@@ -55,8 +60,17 @@ class ContactStatus:
             if not contacts:
                 return
             status = status or await self.status(user_id)
+            if not await self.announced.update(user_id, lambda last: _record(last, status)):
+                return
             await self.sio.emit(
                 "contact:status", {"user_id": user_id, "status": status}, to=[f"u:{c.user_id}" for c in contacts]
             )
         except Exception:
             log.exception("announcing a contact's status failed")
+
+
+def _record(last: Document | None, status: str) -> tuple[Document | None, bool]:
+    """Note ``status`` as announced (offline is the absence of a note); True when it differs from the last one."""
+    if (OFFLINE if last is None else last.get("status")) == status:
+        return last, False
+    return (None if status == OFFLINE else {"status": status}), True

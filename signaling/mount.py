@@ -103,6 +103,7 @@ def build(settings: Settings, redis: aioredis.Redis | None, backends: Backends) 
     presence: Presence
     if redis is None:
         store, call_store, line_store = MemoryRoomStore(), MemoryRoomStore(), MemoryRoomStore()
+        status_store: RoomStore = MemoryRoomStore()
         presence = MemoryPresence(settings.node_id, ttl_seconds=settings.presence_ttl_seconds)
     else:
         prefix = settings.redis_prefix
@@ -111,6 +112,7 @@ def build(settings: Settings, redis: aioredis.Redis | None, backends: Backends) 
         # (answering, hanging up) wait for it. Live calls are remembered, to be written back if Redis lost them.
         call_store = RestoringStore(RedisRoomStore(redis, prefix=prefix, kind="call"), keep=_live_call)
         line_store = RedisRoomStore(redis, prefix=prefix, kind="line")
+        status_store = RedisRoomStore(redis, prefix=prefix, kind="status")
         presence = RedisPresence(redis, settings.node_id, prefix=prefix, ttl_seconds=settings.presence_ttl_seconds)
     ice_servers = backends.ice_servers
     rooms = GroupRooms(
@@ -124,7 +126,7 @@ def build(settings: Settings, redis: aioredis.Redis | None, backends: Backends) 
     )
     chat = Chat(sio, backends.chat, backends.groups, backends.pairings, store)
     lines = Lines(line_store, call_store)
-    contacts = ContactStatus(sio, backends.pairings, presence, lines)
+    contacts = ContactStatus(sio, backends.pairings, presence, lines, status_store)
     calls = Calls(
         sio=sio,
         store=call_store,
