@@ -7,30 +7,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rooms.events import Event, HandQueueChanged, LobbyChanged, MemberLeft, Removed, RoomEnded, SettingsChanged
+from rooms.events import Event, MemberLeft, RoomEnded, SettingsChanged
 from rooms.model import GroupSettings, LeaveReason, Room
-from rooms.transitions import Result, admit_waiting, settled
+from rooms.transitions import Result, admit_waiting, settled, take_out
 
 
 def withdraw(room: Room | None, user_id: str, now: float) -> Result:
     """The person was taken out of the group: they leave the room or its lobby at once, as removed."""
     if room is None:
         return None, []
-    member, waiting = room.member(user_id), room.waiting(user_id)
-    if member is None and waiting is None:
+    if room.member(user_id) is None and room.waiting(user_id) is None:
         return room, []
-    events: list[Event] = [Removed(user_id, None)]
-    room = replace(room, barred=room.barred | {user_id})
-    if member is not None:
-        had_hand = user_id in room.hands
-        room = room.without_member(user_id)
-        events.append(MemberLeft(user_id, member.peer_id, LeaveReason.REMOVED, now))
-        if had_hand:
-            events.append(HandQueueChanged(room.hands))
-    if waiting is not None:
-        room = room.without_waiting(user_id)
-        events.append(LobbyChanged(room.lobby))
-    return settled(room, events, now)
+    return take_out(room, user_id, None, now)
 
 
 def close(room: Room | None, now: float) -> Result:

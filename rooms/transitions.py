@@ -244,7 +244,14 @@ def remove(room: Room | None, actor: Person, user_id: str, now: float) -> Result
         raise NotFound("That person is not in the room or the lobby.")
     if target is not None:
         permissions.require_removable(target)
-    events: list[Event] = [Removed(user_id, actor.user_id)]
+    return take_out(room, user_id, actor.user_id, now)
+
+
+def take_out(room: Room, user_id: str, by: str | None, now: float) -> Result:
+    """Take the person out of the room and its lobby, barred for the rest of the session; ``by`` the facilitator
+    who removed them, or None when the program's administration did."""
+    target, waiting = room.member(user_id), room.waiting(user_id)
+    events: list[Event] = [Removed(user_id, by)]
     room = replace(room, barred=room.barred | {user_id})
     if target is not None:
         had_hand = user_id in room.hands
@@ -255,7 +262,7 @@ def remove(room: Room | None, actor: Person, user_id: str, now: float) -> Result
     if waiting is not None:
         room = room.without_waiting(user_id)
         events.append(LobbyChanged(room.lobby))
-    return settled(room, events, now, ended_by=actor.user_id)
+    return settled(room, events, now, ended_by=by)
 
 
 def send_to_lobby(room: Room | None, actor: Person, user_id: str, now: float) -> Result:
