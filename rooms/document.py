@@ -53,6 +53,7 @@ def to_document(room: Room) -> dict[str, Any]:
         "session_id": room.session_id,
         "opened_at": room.opened_at,
         "barred": sorted(room.barred),
+        "forwarded": room.forwarded,
     }
 
 
@@ -70,4 +71,5 @@ def from_document(document: dict[str, Any]) -> Room:
         session_id=document["session_id"],
         opened_at=document["opened_at"],
         barred=frozenset(document["barred"]),
+        forwarded=bool(document.get("forwarded", False)),
     )

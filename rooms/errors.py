@@ -33,3 +33,21 @@ class RoomLocked(RoomError):
 
 class RoomFull(RoomError):
     code = "room_full"
+
+
+class InvalidMedia(RoomError):
+    """A member's SDP or ICE candidate the forwarder cannot read."""
+
+    code = "invalid_request"
+
+
+class UnsupportedMedia(RoomError):
+    """Media the forwarder cannot pass on without decoding it (it forwards VP8 and Opus)."""
+
+    code = "unsupported_media"
+
+
+class NegotiationConflict(RoomError):
+    """An offer or answer that crosses one already under way."""
+
+    code = "conflict"

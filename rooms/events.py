@@ -135,8 +135,14 @@ class SettingsChanged:
     settings: GroupSettings
 
 
+@dataclass(frozen=True, slots=True)
+class MediaForwarded:
+    """The room grew past what a mesh carries: from now on its media goes through the forwarder."""
+
+
 Event = (
-    SessionOpened
+    MediaForwarded
+    | SessionOpened
     | SessionClosed
     | MemberJoined
     | MemberUpdated

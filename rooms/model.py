@@ -94,6 +94,8 @@ class Room:
     session_id: str | None = None
     opened_at: float | None = None
     barred: frozenset[str] = field(default_factory=frozenset)
+    # True once the room's media goes through the forwarder; it stays so for the rest of the session.
+    forwarded: bool = False
 
     def member(self, user_id: str) -> Member | None:
         return next((m for m in self.members if m.user_id == user_id), None)

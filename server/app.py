@@ -15,6 +15,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 import signaling.mount
+from media.network import MediaNetwork
+from media.plane import LocalPlane
 from server import api, health, middleware, webclient
 from server.appkeys import DB, ENGINE, LIVE, LOGIN_THROTTLE, METRICS, REDIS, SETTINGS
 from server.call_records import DatabaseCallRecords
@@ -56,6 +58,16 @@ def _redis(settings: Settings) -> aioredis.Redis | None:
     )
 
 
+def _media_plane(settings: Settings) -> LocalPlane:
+    network = MediaNetwork(
+        addresses=settings.media_addresses,
+        ports=settings.media_ports,
+        public_address=settings.media_public_address,
+        ice_servers=[{"urls": list(settings.stun_urls)}] if settings.stun_urls else [],
+    )
+    return LocalPlane(network=network, mesh_limit=settings.mesh_limit, video_limit=settings.forward_video_limit)
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[middleware.observe, middleware.errors])
     engine = create_engine(settings.database_url)
@@ -68,6 +80,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_resources)
     app.router.add_routes(health.routes)
     api.add_routes(app)
+    media = _media_plane(settings)
     backends = Backends(
         accounts=DatabaseAccounts(app[DB], settings.jwt_secret),
         groups=DatabaseGroups(app[DB]),
@@ -76,10 +89,17 @@ def create_app(settings: Settings) -> web.Application:
         call_records=DatabaseCallRecords(app[DB]),
         chat=DatabaseChatRepository(app[DB]),
         ice_servers=ConfiguredIceServers(settings),
+        media=media,
     )
     live = signaling.mount.build(settings, app[REDIS], backends)
     signaling.mount.attach(app, live)
     # REST tells the live side what changed through this one interface, after its commit.
     app[LIVE] = live.control
     webclient.add_routes(app, settings.web_dir)
+
+    async def media_lifetime(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await media.close()
+
+    app.cleanup_ctx.append(media_lifetime)
     return app

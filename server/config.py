@@ -69,6 +69,15 @@ class Settings:
     # Whether clients in calls and group rooms must relay all media through TURN ("relay", which keeps each person's
     # network address from the others) or may connect directly ("all").
     ice_policy: str = "all"
+    # Group-room media: members a mesh carries before the forwarder takes over (0: always the forwarder), the
+    # forwarder's worker processes, where its media sockets are (addresses, an inclusive UDP port range, the address
+    # announced behind NAT), and how many speakers' video it forwards besides the facilitators' (None: everyone's).
+    mesh_limit: int = 4
+    media_workers: int = 1
+    media_addresses: tuple[str, ...] = ()
+    media_ports: tuple[int, int] | None = None
+    media_public_address: str | None = None
+    forward_video_limit: int | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -217,4 +226,43 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         node_id=env.get("HAVEN_NODE_ID") or f"node-{secrets.token_hex(4)}",
         call_ring_seconds=_int(env, "HAVEN_CALL_RING_SECONDS", 45, 1, 600),
         ice_policy=ice_policy,
+        mesh_limit=_int(env, "HAVEN_MESH_LIMIT", 4, 0, 50),
+        media_workers=_int(env, "HAVEN_MEDIA_WORKERS", os.cpu_count() or 1, 1, 64),
+        media_addresses=_media_addresses(env, host),
+        media_ports=_port_range(env.get("HAVEN_MEDIA_PORTS")),
+        media_public_address=env.get("HAVEN_MEDIA_PUBLIC_ADDRESS") or None,
+        forward_video_limit=_int(env, "HAVEN_FORWARD_VIDEO_LIMIT", 0, 0, 100) or None,
     )
+
+
+def _media_addresses(env: Mapping[str, str], host: str) -> tuple[str, ...]:
+    """Where the forwarder gathers: as configured, else the address the node listens on when it is a specific
+    one (a node on 127.0.0.1 offers 127.0.0.1), else every interface."""
+    configured = _split(env.get("HAVEN_MEDIA_ADDRESSES"))
+    if configured:
+        for address in configured:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError as exc:
+                raise ConfigError(f"HAVEN_MEDIA_ADDRESSES entries are IP addresses, got {address!r}") from exc
+        return configured
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - recognising the wildcard, not binding to it
+        return ()
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return ()
+    return (host,)
+
+
+def _port_range(value: str | None) -> tuple[int, int] | None:
+    if not value:
+        return None
+    low, _, high = value.partition("-")
+    try:
+        first, last = int(low), int(high or low)
+    except ValueError as exc:
+        raise ConfigError("HAVEN_MEDIA_PORTS is a UDP port range such as 40000-40999") from exc
+    if not 1024 <= first <= last <= 65535:
+        raise ConfigError("HAVEN_MEDIA_PORTS must lie within 1024-65535, low end first")
+    return first, last

@@ -21,6 +21,7 @@ from rooms.events import (
     LobbyChanged,
     LobbySettingChanged,
     LockChanged,
+    MediaForwarded,
     MemberJoined,
     MemberLeft,
     MemberResumed,
@@ -37,6 +38,7 @@ from signaling import views
 
 log = logging.getLogger("haven.rooms")
 EntryFor = Callable[[Room, str], Awaitable[dict[str, Any]]]
+MediaFor = Callable[[Room, str], Awaitable[dict[str, Any]]]
 
 
 def members_room(room_id: str) -> str:
@@ -48,9 +50,10 @@ def facilitators_room(room_id: str) -> str:
 
 
 class Delivery:
-    def __init__(self, sio: socketio.AsyncServer, entry_for: EntryFor) -> None:
+    def __init__(self, sio: socketio.AsyncServer, entry_for: EntryFor, media_for: MediaFor) -> None:
         self.sio = sio
         self.entry_for = entry_for
+        self.media_for = media_for
 
     async def _emit(self, event: str, data: dict[str, Any], to: str) -> None:
         await self.sio.emit(event, data, to=to)
@@ -84,7 +87,13 @@ class Delivery:
         """
         # When a session ends everyone leaves at once: each hears of every departure before any of them goes.
         ending: list[str] = []
+        # Whoever enters with this change learns the media mode from their entry; room:media is for the others.
+        entering = {e.member.user_id for e in events if isinstance(e, MemberJoined)}
+        entering |= {e.user_id for e in events if isinstance(e, Admitted)}
         for event in events:
+            if isinstance(event, MediaForwarded):
+                await self._media_changed(room, entering)
+                continue
             try:
                 await self._deliver_one(room_id, room, event, origin, ending)
             except Exception:
@@ -93,6 +102,18 @@ class Delivery:
                 )
         for peer_id in ending:
             await self._exit(peer_id, room_id)
+
+    async def _media_changed(self, room: Room | None, entering: set[str]) -> None:
+        if room is None:
+            return
+        for member in room.members:
+            if member.user_id in entering:
+                continue
+            try:
+                media = await self.media_for(room, member.user_id)
+                await self._emit("room:media", {"room_id": room.room_id, "media": media}, member.peer_id)
+            except Exception:
+                log.exception("announcing the media mode failed", extra={"room_id": room.room_id})
 
     async def _deliver_one(
         self, room_id: str, room: Room | None, event: Event, origin: str | None, ending: list[str]

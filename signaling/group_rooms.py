@@ -16,6 +16,7 @@ from typing import Any
 import socketio
 
 from rooms import administration, transitions
+from rooms import media as topology
 from rooms.document import from_document, to_document
 from rooms.errors import RoomError
 from rooms.events import Event, LobbySettingChanged
@@ -27,8 +28,8 @@ from signaling.connection import LocalConnection
 from signaling.delivery import Delivery, facilitators_room, members_room
 from signaling.presence import Connection, Presence
 from signaling.room_store import Document, RoomStore
-from signaling.seams import GroupDirectory, GroupState, IceServers, RoomRecords
-from signaling.views import entry_payload
+from signaling.seams import GroupDirectory, GroupState, IceServers, MediaPlane, RoomRecords
+from signaling.views import MESH_LIMIT, entry_payload, media_view
 
 log = logging.getLogger("haven.rooms")
 Change = Callable[[Room | None], transitions.Result]
@@ -45,6 +46,7 @@ class GroupRooms:
         records: RoomRecords,
         ice_servers: IceServers,
         grace_seconds: float,
+        media: MediaPlane | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.sio = sio
@@ -55,14 +57,17 @@ class GroupRooms:
         self.ice_servers = ice_servers
         self.grace_seconds = grace_seconds
         self.clock = clock
-        self.delivery = Delivery(sio, self._entry_for)
+        self.media = media
+        self.delivery = Delivery(sio, self._entry_for, self._media_for)
+        if media is not None:
+            media.connect(self._media_send)
 
     # -- the one way state changes -------------------------------------------------------------------------
 
     async def _apply(self, room_id: str, change: Change, origin: str | None = None) -> tuple[Room | None, list[Event]]:
         def on_document(document: Document | None) -> tuple[Document | None, tuple[Room | None, list[Event]]]:
             room = None if document is None else from_document(document)
-            new_room, events = change(room)
+            new_room, events = topology.settle(*change(room), None if self.media is None else self.media.mesh_limit)
             if not events and new_room == room:
                 return document, (room, [])
             return (None if new_room is None else to_document(new_room)), (new_room, events)
@@ -70,7 +75,20 @@ class GroupRooms:
         new_room, events = await self.store.update(room_id, on_document)
         if events:
             await self._carry_out(room_id, new_room, events, origin)
+            await self._sync_media(room_id, new_room)
         return new_room, events
+
+    async def _sync_media(self, room_id: str, room: Room | None) -> None:
+        """Keep the forwarder in step with the room: who is in it and what each may send."""
+        if self.media is None or (room is not None and not room.forwarded):
+            return
+        try:
+            await self.media.sync(room_id, room)
+        except Exception:
+            log.exception("updating the forwarder failed", extra={"room_id": room_id})
+
+    async def _media_send(self, room_id: str, to: str, event: str, data: dict[str, Any]) -> None:
+        await self.sio.emit(event, data, to=members_room(room_id) if to == "room" else to)
 
     async def _carry_out(self, room_id: str, room: Room | None, events: list[Event], origin: str | None) -> None:
         try:
@@ -90,7 +108,14 @@ class GroupRooms:
         member = room.member(user_id)
         assert member is not None
         last_seq = await self.groups.chat_last_seq(f"room:{room.room_id}")
-        return entry_payload(room, member, self.ice_servers(user_id), self.ice_servers.transport_policy, last_seq)
+        return entry_payload(room, member, await self._media_for(room, user_id), last_seq)
+
+    async def _media_for(self, room: Room, user_id: str) -> dict[str, Any]:
+        forwarder = None
+        if room.forwarded and self.media is not None:
+            forwarder = await self.media.forwarder(room.room_id)
+        mesh_limit = MESH_LIMIT if self.media is None else self.media.mesh_limit
+        return media_view(self.ice_servers(user_id), self.ice_servers.transport_policy, mesh_limit, forwarder)
 
     async def _actor(self, conn: LocalConnection, room_id: str) -> Person:
         """The acting person with their role in this group, from the database."""
@@ -388,8 +413,14 @@ class GroupRooms:
             raise not_authorized("You can only signal to peers in your room or call.")
         sender = room.member(conn.account.user_id)
         peers = {m.peer_id for m in room.members}
-        if sender is None or sender.peer_id != conn.sid or body.to not in peers or body.to == conn.sid:
+        if sender is None or sender.peer_id != conn.sid or body.to == conn.sid:
             raise not_authorized("You can only signal to peers in your room or call.")
         signal = ice_privacy.screened(body, self.ice_servers.transport_policy)
+        if body.to not in peers:
+            if room.forwarded and self.media is not None:
+                payload = wire.relayed(conn.sid, signal)
+                await self.media.signal(room, body.to, sender, payload)
+                return ok()
+            raise not_authorized("You can only signal to peers in your room or call.")
         await self.sio.emit("rtc:signal", wire.relayed(conn.sid, signal), to=body.to)
         return ok()

@@ -35,6 +35,7 @@ from signaling.seams import (
     ChatRepository,
     GroupDirectory,
     IceServers,
+    MediaPlane,
     PairingDirectory,
     RoomRecords,
 )
@@ -58,6 +59,8 @@ class Backends:
     call_records: CallRecords
     chat: ChatRepository
     ice_servers: IceServers
+    # The group-room forwarder; None leaves every room a mesh.
+    media: MediaPlane | None = None
 
 
 @dataclass
@@ -123,6 +126,7 @@ def build(settings: Settings, redis: aioredis.Redis | None, backends: Backends) 
         records=backends.room_records,
         ice_servers=ice_servers,
         grace_seconds=settings.grace_seconds,
+        media=backends.media,
     )
     chat = Chat(sio, backends.chat, backends.groups, backends.pairings, store)
     lines = Lines(line_store, call_store)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rooms.calls import Call, CallEvent
 from rooms.events import Event
-from rooms.model import GroupSettings, Role
+from rooms.model import GroupSettings, Member, Role, Room
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,3 +182,30 @@ class ChatRepository(Protocol):
         """Erase the body, keep a tombstone, audit it; None if there is no such message."""
 
     async def mark_read(self, user_id: str, key: str, seq: int) -> None: ...
+
+
+# (room id, a member's peer id or "room" for every member, event, data): how the forwarder speaks to members.
+MediaSend = Callable[[str, str, str, dict[str, Any]], Awaitable[None]]
+
+
+class MediaPlane(Protocol):
+    """Haven's forwarder as signaling sees it: where a room's media is served, and the room's state kept in step.
+
+    Refusals are ``rooms.errors.RoomError``s (``invalid_request``, ``unsupported_media``, ``conflict``,
+    ``not_authorized``), mapped to the wire like any other.
+    """
+
+    mesh_limit: int
+    """Members a room carries as a mesh; a room with more goes through the forwarder (0: every room does)."""
+
+    def connect(self, send: MediaSend) -> None:
+        """Where the forwarder's answers, offers and speaker lists go (set once, before the first room)."""
+
+    async def forwarder(self, room_id: str) -> str:
+        """The peer id of the forwarder serving the room, placing the room on a worker when none does."""
+
+    async def sync(self, room_id: str, room: Room | None) -> None:
+        """The room's state after a change (``None``: it ended): members gone lose their media, mutes apply."""
+
+    async def signal(self, room: Room, to: str, member: Member, payload: dict[str, Any]) -> None:
+        """A member's offer, answer or candidate addressed to ``to``, the room's forwarder."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from rooms.model import GroupSettings, Member, Role, Room, Waiting
 
-MESH_LIMIT = 4
+MESH_LIMIT = 4  # the default of HAVEN_MESH_LIMIT
 
 
 def participant(member: Member, hands: tuple[str, ...]) -> dict[str, Any]:
@@ -59,22 +59,23 @@ def room_view(room: Room, for_role: Role) -> dict[str, Any]:
     return view
 
 
-def media_mode(room: Room) -> str:
-    """``mesh`` (every browser sends to every other) until the forwarder exists to take rooms above MESH_LIMIT
-    members as ``sfu``; the client is told the limit so it can lower its sending resolution in larger rooms."""
-    return "mesh"
-
-
-def entry_payload(
-    room: Room, member: Member, ice_servers: list[dict[str, Any]], ice_policy: str, last_seq: int
+def media_view(
+    ice_servers: list[dict[str, Any]], ice_policy: str, mesh_limit: int, forwarder: str | None
 ) -> dict[str, Any]:
-    """What a person receives on entering: the room, themselves, media settings and where chat stands."""
-    media = {
-        "mode": media_mode(room),
+    """How a member connects its media: to every other member (``mesh``), or once, to the forwarder (``sfu``)."""
+    media: dict[str, Any] = {
+        "mode": "mesh" if forwarder is None else "sfu",
         "ice_servers": ice_servers,
         "ice_transport_policy": ice_policy,
-        "mesh_limit": MESH_LIMIT,
+        "mesh_limit": mesh_limit,
     }
+    if forwarder is not None:
+        media["peer_id"] = forwarder
+    return media
+
+
+def entry_payload(room: Room, member: Member, media: dict[str, Any], last_seq: int) -> dict[str, Any]:
+    """What a person receives on entering: the room, themselves, media settings and where chat stands."""
     return {
         "status": "joined",
         "room": room_view(room, member.role),

@@ -1,0 +1,176 @@
+"""A published stream and its copies: each received packet is read once and sent on to every subscriber.
+
+A ``Source`` is one member's audio or video as the forwarder passes it on. It numbers what it forwards itself
+(``sequence``), so packets it holds back (a facilitator's mute, padding, the wait for a key frame) leave no gap a
+subscriber would ask to have resent, and it keeps timestamps continuous when the publisher's stream restarts.
+A ``Sink`` is that stream at one subscriber: its own SSRC and payload type, and whether it waits for a key frame.
+"""
+
+from __future__ import annotations
+
+import secrets
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from media import rtp
+from media.counters import Counters
+
+_HEAD = struct.Struct("!BBHII")
+HISTORY = 512  # video packets kept to answer a subscriber's NACK: about 3 s at 500 kbps
+KEYFRAME_REQUEST_INTERVAL = 0.5  # at most one key frame request to a publisher per stream in this many seconds
+RESTART_GAP = {"audio": 960, "video": 3000}  # timestamp step across a publisher's restart: one frame
+
+
+class Outlet(Protocol):
+    """Where a subscriber's packets go: its peer connection, protected and sent without waiting."""
+
+    def send_rtp(self, packet: bytes) -> bool: ...
+
+    def send_rtcp(self, packet: bytes) -> None: ...
+
+
+@dataclass(eq=False, slots=True)
+class Sink:
+    outlet: Outlet
+    ssrc: int
+    payload_type: int
+    waiting_for_keyframe: bool = False
+    packets: int = 0
+    octets: int = 0
+
+
+@dataclass(eq=False)
+class Source:
+    user_id: str
+    kind: str  # "audio" or "video"
+    counters: Counters
+    request_keyframe: Callable[[], None]  # sends a PLI to the publisher
+    clock: Callable[[], float]
+    allowed: bool = True  # False while muted, by a facilitator or the member, or not selected for video
+    loudness: int = 0  # sum of (127 - RFC 6464 level) over the audio packets forwarded since the last look
+    heard: int = 0  # how many packets that sum covers
+    sinks: list[Sink] = field(default_factory=list)
+    sequence: int = field(default_factory=lambda: secrets.randbelow(1 << 16))
+    _publisher_ssrc: int | None = None
+    _offset: int = 0  # added to the publisher's timestamps
+    _last_timestamp: int | None = None  # the latest forwarded timestamp
+    _history: list[tuple[int, bytes] | None] = field(default_factory=lambda: [None] * HISTORY)
+    _keyframe_asked_at: float = -1e9
+    _sr_ntp: int | None = None
+    _sr_rtp: int = 0
+
+    @property
+    def video(self) -> bool:
+        return self.kind == "video"
+
+    def receive(self, data: bytes, header: rtp.Header) -> None:
+        """One decrypted packet from the publisher: forwarded to every sink that may have it."""
+        if not self.allowed:
+            return
+        if header.payload_start >= header.payload_end:
+            return  # padding only: bandwidth probing meant for the forwarder, not the subscribers
+        if header.ssrc != self._publisher_ssrc:
+            self._restart(header)
+        keyframe = self.video and rtp.vp8_keyframe_start(data, header)
+        self.sequence = sequence = (self.sequence + 1) & 0xFFFF
+        timestamp = (header.timestamp + self._offset) & 0xFFFFFFFF
+        self._last_timestamp = timestamp
+        first = 0xA0 if header.padded else 0x80
+        marker = 0x80 if header.marker else 0
+        body = data[header.payload_start :]
+        if self.video:
+            self._history[sequence % HISTORY] = (sequence, _HEAD.pack(first, marker, sequence, timestamp, 0) + body)
+        sent = dropped = 0
+        waiting = False
+        for sink in self.sinks:
+            if sink.waiting_for_keyframe:
+                if not keyframe:
+                    waiting = True
+                    continue
+                sink.waiting_for_keyframe = False
+            packet = _HEAD.pack(first, marker | sink.payload_type, sequence, timestamp, sink.ssrc) + body
+            if sink.outlet.send_rtp(packet):
+                sink.packets += 1
+                sink.octets += len(body)
+                sent += 1
+            else:
+                dropped += 1
+                if self.video:
+                    # A subscriber that cannot keep up skips to the next key frame instead of queueing.
+                    sink.waiting_for_keyframe = True
+                    self.ask_keyframe()
+        self.counters.forwarded(sent, sent * (len(body) + 12), dropped)
+        if waiting:  # the first request may have been lost, or reached a publisher not yet connected: ask again
+            self.ask_keyframe()
+
+    def _restart(self, header: rtp.Header) -> None:
+        """The publisher's stream began or restarted (a new SSRC): keep the forwarded timestamps moving on."""
+        self._publisher_ssrc = header.ssrc
+        if self._last_timestamp is None:
+            self._offset = secrets.randbelow(1 << 32) - header.timestamp
+        else:
+            self._offset = self._last_timestamp + RESTART_GAP[self.kind] - header.timestamp
+        self._sr_ntp = None
+
+    @property
+    def publisher_ssrc(self) -> int | None:
+        return self._publisher_ssrc
+
+    def attach(self, sink: Sink) -> None:
+        """A subscriber starts receiving: video waits for (and asks for) a key frame."""
+        if sink in self.sinks:
+            return
+        self.sinks.append(sink)
+        if self.video:
+            sink.waiting_for_keyframe = True
+            self.ask_keyframe()
+
+    def detach(self, sink: Sink, *, ended: bool) -> None:
+        if sink in self.sinks:
+            self.sinks.remove(sink)
+        if ended:
+            sink.outlet.send_rtcp(rtp.bye(sink.ssrc))
+
+    def set_allowed(self, allowed: bool) -> None:
+        if allowed and not self.allowed and self.video:
+            for sink in self.sinks:
+                sink.waiting_for_keyframe = True
+            self.ask_keyframe()
+        self.allowed = allowed
+
+    def ask_keyframe(self, *, force: bool = False) -> None:
+        now = self.clock()
+        if force or now - self._keyframe_asked_at >= KEYFRAME_REQUEST_INTERVAL:
+            self._keyframe_asked_at = now
+            self.counters.keyframe_requests += 1
+            self.request_keyframe()
+
+    def resend(self, sink: Sink, lost: tuple[int, ...]) -> None:
+        """Answer a subscriber's NACK from the packets kept; what is no longer kept is left to a key frame."""
+        if not self.video:
+            return
+        for sequence in lost:
+            kept = self._history[sequence % HISTORY]
+            if kept is None or kept[0] != sequence:
+                continue
+            template = kept[1]
+            packet = (
+                template[:1]
+                + bytes((template[1] | sink.payload_type,))
+                + template[2:8]
+                + sink.ssrc.to_bytes(4, "big")
+                + template[12:]
+            )
+            if sink.outlet.send_rtp(packet):
+                self.counters.retransmitted += 1
+
+    def sender_report(self, ntp: int, rtp_timestamp: int) -> None:
+        """The publisher's clock mapping, re-expressed in every subscriber's stream."""
+        if not self.allowed or self._publisher_ssrc is None:
+            return
+        timestamp = (rtp_timestamp + self._offset) & 0xFFFFFFFF
+        for sink in self.sinks:
+            if not sink.waiting_for_keyframe:
+                sink.outlet.send_rtcp(rtp.sender_report(sink.ssrc, ntp, timestamp, sink.packets, sink.octets))
