@@ -23,8 +23,11 @@ class LocalPlane:
         self.peer_id = f"forwarder-{secrets.token_hex(6)}"
         self._forwarder: Forwarder | None = None
 
-    def connect(self, send: Any) -> None:
+    def connect(self, send: Any, moved: Any = None) -> None:
         self._forwarder = Forwarder(network=self.network, send=send, video_limit=self.video_limit)
+
+    async def start(self) -> None:
+        """Nothing runs in the background: the forwarder's rooms have their own tasks."""
 
     @property
     def running(self) -> Forwarder:

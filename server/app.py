@@ -15,6 +15,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 import signaling.mount
+from media.cluster import ClusterPlane
 from media.network import MediaNetwork
 from media.plane import LocalPlane
 from server import api, health, middleware, webclient
@@ -58,14 +59,18 @@ def _redis(settings: Settings) -> aioredis.Redis | None:
     )
 
 
-def _media_plane(settings: Settings) -> LocalPlane:
+def _media_plane(settings: Settings, redis: aioredis.Redis | None) -> LocalPlane | ClusterPlane:
     network = MediaNetwork(
         addresses=settings.media_addresses,
         ports=settings.media_ports,
         public_address=settings.media_public_address,
         ice_servers=[{"urls": list(settings.stun_urls)}] if settings.stun_urls else [],
     )
-    return LocalPlane(network=network, mesh_limit=settings.mesh_limit, video_limit=settings.forward_video_limit)
+    local = LocalPlane(network=network, mesh_limit=settings.mesh_limit, video_limit=settings.forward_video_limit)
+    if redis is None:
+        return local
+    # Several nodes: a lease in Redis gives each room's media to one node's forwarder.
+    return ClusterPlane(redis=redis, node_id=settings.node_id, prefix=settings.redis_prefix, local=local)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -80,7 +85,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_resources)
     app.router.add_routes(health.routes)
     api.add_routes(app)
-    media = _media_plane(settings)
+    media = _media_plane(settings, app[REDIS])
     backends = Backends(
         accounts=DatabaseAccounts(app[DB], settings.jwt_secret),
         groups=DatabaseGroups(app[DB]),
@@ -96,10 +101,4 @@ def create_app(settings: Settings) -> web.Application:
     # REST tells the live side what changed through this one interface, after its commit.
     app[LIVE] = live.control
     webclient.add_routes(app, settings.web_dir)
-
-    async def media_lifetime(app: web.Application) -> AsyncIterator[None]:
-        yield
-        await media.close()
-
-    app.cleanup_ctx.append(media_lifetime)
     return app

@@ -60,7 +60,7 @@ class GroupRooms:
         self.media = media
         self.delivery = Delivery(sio, self._entry_for, self._media_for)
         if media is not None:
-            media.connect(self._media_send)
+            media.connect(self._media_send, self._media_moved)
 
     # -- the one way state changes -------------------------------------------------------------------------
 
@@ -86,6 +86,17 @@ class GroupRooms:
             await self.media.sync(room_id, room)
         except Exception:
             log.exception("updating the forwarder failed", extra={"room_id": room_id})
+
+    async def _media_moved(self, room_id: str) -> None:
+        """The room's forwarder changed (its node went away): place it again and tell every member where."""
+        document = await self.store.read(room_id)
+        room = None if document is None else from_document(document)
+        if room is None or not room.forwarded or self.media is None:
+            return
+        await self.media.sync(room_id, room)
+        for member in room.members:
+            media = await self._media_for(room, member.user_id)
+            await self.sio.emit("room:media", {"room_id": room_id, "media": media}, to=member.peer_id)
 
     async def _media_send(self, room_id: str, to: str, event: str, data: dict[str, Any]) -> None:
         await self.sio.emit(event, data, to=members_room(room_id) if to == "room" else to)

@@ -209,6 +209,9 @@ def attach(app: web.Application, signaling: Signaling) -> None:
 
 async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     signaling = app[SIGNALING]
+    media = signaling.rooms.media
+    if media is not None:
+        await media.start()
     tasks = [
         asyncio.create_task(signaling.sweeper.run(), name="haven-sweeper"),
         asyncio.create_task(signaling.sessions.run(min(1.0, signaling.sweep_seconds)), name="haven-sessions"),
@@ -224,6 +227,8 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         _, pending = await asyncio.wait(pending, timeout=1.0)
     await app[SIGNALING].sio.shutdown()
     await app[SIGNALING].namespace.stop_background()
+    if media is not None:
+        await media.close()
 
 
 async def _drain(app: web.Application) -> None:

@@ -198,8 +198,15 @@ class MediaPlane(Protocol):
     mesh_limit: int
     """Members a room carries as a mesh; a room with more goes through the forwarder (0: every room does)."""
 
-    def connect(self, send: MediaSend) -> None:
-        """Where the forwarder's answers, offers and speaker lists go (set once, before the first room)."""
+    def connect(self, send: MediaSend, moved: Callable[[str], Awaitable[None]]) -> None:
+        """Where the forwarder's answers, offers and speaker lists go, and who re-announces a room's media when
+        its forwarder moved (set once, before the first room)."""
+
+    async def start(self) -> None:
+        """Begin the background work (serving other nodes, keeping leases); called once the loop runs."""
+
+    async def close(self) -> None:
+        """Close every member's media and give up this node's rooms."""
 
     async def forwarder(self, room_id: str) -> str:
         """The peer id of the forwarder serving the room, placing the room on a worker when none does."""

@@ -1,0 +1,235 @@
+"""A room's forwarder shared by every node: a lease in Redis names the node serving the room's media, and the
+other nodes pass their members' signals and the room's changes to it over Redis pub/sub.
+
+The lease (``<prefix>media:room:<room id>`` = ``<node id> <forwarder peer id>``) lives ``LEASE_SECONDS`` and the
+serving node renews it every ``RENEW_SECONDS``. When a node dies its leases lapse; every node checks the rooms it
+has seen every ``WATCH_SECONDS``, and the first to find a lease gone or changed places the room again (on itself)
+and has its members told the forwarder's new peer id (``moved``), so a room's media is back within the lease's
+life plus a check. The forwarder's own messages to members go out through Socket.IO's fan-out, from any node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from media.plane import LocalPlane
+from rooms.document import from_document, to_document
+from rooms.errors import InvalidMedia, NegotiationConflict, NotAuthorized, RoomError, UnsupportedMedia
+from rooms.model import Member, Room
+
+log = logging.getLogger("haven.media")
+LEASE_SECONDS = 8
+RENEW_SECONDS = 2.0
+WATCH_SECONDS = 1.0
+REQUEST_TIMEOUT = 10.0
+_REFUSALS: dict[str, type[RoomError]] = {
+    "invalid_request": InvalidMedia,
+    "unsupported_media": UnsupportedMedia,
+    "conflict": NegotiationConflict,
+    "not_authorized": NotAuthorized,
+}
+Moved = Callable[[str], Awaitable[None]]
+
+
+class ClusterPlane:
+    def __init__(self, *, redis: aioredis.Redis, node_id: str, prefix: str, local: LocalPlane) -> None:
+        self.redis = redis
+        self.node_id = node_id
+        self.prefix = prefix
+        self.local = local
+        self.mesh_limit = local.mesh_limit
+        self.moved: Moved | None = None
+        self._seen: dict[str, str] = {}  # room id -> the forwarder peer id this node last announced
+        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _lease_key(self, room_id: str) -> str:
+        return f"{self.prefix}media:room:{room_id}"
+
+    def _channel(self, node_id: str) -> str:
+        return f"{self.prefix}media:node:{node_id}"
+
+    def connect(self, send: Any, moved: Moved) -> None:
+        self.local.connect(send)
+        self.moved = moved
+
+    async def start(self) -> None:
+        """Begin serving requests from other nodes, renewing this node's leases and watching the others'."""
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="haven-media-listen"),
+            asyncio.create_task(self._renew(), name="haven-media-renew"),
+            asyncio.create_task(self._watch(), name="haven-media-watch"),
+        ]
+
+    # -- placement -----------------------------------------------------------------------------------------
+
+    async def _lease(self, room_id: str) -> tuple[str, str]:
+        """(serving node, forwarder peer id), placing the room on this node when no node serves it."""
+        key = self._lease_key(room_id)
+        mine = f"{self.node_id} {self.local.peer_id}"
+        for _ in range(3):
+            value = await self.redis.get(key)
+            if value is not None:
+                node, _, peer_id = (value.decode() if isinstance(value, bytes) else value).partition(" ")
+                return node, peer_id
+            if await self.redis.set(key, mine, nx=True, ex=LEASE_SECONDS):
+                return self.node_id, self.local.peer_id
+        raise NegotiationConflict("The room's media is being placed; try again.")
+
+    async def forwarder(self, room_id: str) -> str:
+        _, peer_id = await self._lease(room_id)
+        self._seen[room_id] = peer_id
+        return peer_id
+
+    async def sync(self, room_id: str, room: Room | None) -> None:
+        if room is None:
+            self._seen.pop(room_id, None)
+            node = await self._serving(room_id)
+            if node is None:
+                return
+        else:
+            node, _ = await self._lease(room_id)
+        if node == self.node_id:
+            await self.local.sync(room_id, room)
+            if room is None:
+                await self.redis.delete(self._lease_key(room_id))
+        else:
+            await self._publish(
+                node, {"op": "sync", "room_id": room_id, "room": None if room is None else to_document(room)}
+            )
+
+    async def _serving(self, room_id: str) -> str | None:
+        value = await self.redis.get(self._lease_key(room_id))
+        if value is None:
+            return None
+        return (value.decode() if isinstance(value, bytes) else value).partition(" ")[0]
+
+    async def signal(self, room: Room, to: str, member: Member, payload: dict[str, Any]) -> None:
+        node, peer_id = await self._lease(room.room_id)
+        if to != peer_id:
+            raise NotAuthorized("You can only signal to peers in your room or call.")
+        if node == self.node_id:
+            await self.local.signal(room, to, member, payload)
+            return
+        request_id = secrets.token_hex(8)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[request_id] = future
+        try:
+            await self._publish(
+                node,
+                {
+                    "op": "signal",
+                    "id": request_id,
+                    "reply": self.node_id,
+                    "room": to_document(room),
+                    "to": to,
+                    "user_id": member.user_id,
+                    "payload": payload,
+                },
+            )
+            reply = await asyncio.wait_for(future, REQUEST_TIMEOUT)
+        except TimeoutError as exc:
+            raise NegotiationConflict("The forwarder did not answer; try again.") from exc
+        finally:
+            self._waiting.pop(request_id, None)
+        error = reply.get("error")
+        if error:
+            raise _REFUSALS.get(error.get("code"), NegotiationConflict)(str(error.get("message")))
+
+    async def _publish(self, node: str, message: dict[str, Any]) -> None:
+        await self.redis.publish(self._channel(node), json.dumps(message))
+
+    # -- serving other nodes -------------------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                pubsub = self.redis.pubsub()
+                await pubsub.subscribe(self._channel(self.node_id))
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        asyncio.create_task(self._handle(json.loads(message["data"])))  # noqa: RUF006 - short-lived
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("the forwarder's request channel failed; subscribing again")
+                await asyncio.sleep(1.0)
+
+    async def _handle(self, message: dict[str, Any]) -> None:
+        op = message.get("op")
+        try:
+            if op == "reply":
+                future = self._waiting.get(message.get("id", ""))
+                if future is not None and not future.done():
+                    future.set_result(message)
+            elif op == "sync":
+                document = message.get("room")
+                await self.local.sync(message["room_id"], None if document is None else from_document(document))
+            elif op == "signal":
+                await self._serve_signal(message)
+        except Exception:
+            log.exception("a forwarder request from another node failed", extra={"op": op})
+
+    async def _serve_signal(self, message: dict[str, Any]) -> None:
+        room = from_document(message["room"])
+        member = room.member(message["user_id"])
+        reply: dict[str, Any] = {"op": "reply", "id": message["id"]}
+        try:
+            if member is None:
+                raise NotAuthorized("You can only signal to peers in your room or call.")
+            await self.local.signal(room, message["to"], member, message["payload"])
+        except RoomError as exc:
+            reply["error"] = {"code": exc.code, "message": exc.message}
+        await self._publish(message["reply"], reply)
+
+    async def _renew(self) -> None:
+        mine = f"{self.node_id} {self.local.peer_id}"
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            for room_id in list(self.local.running.rooms):
+                with contextlib.suppress(Exception):
+                    key = self._lease_key(room_id)
+                    value = await self.redis.get(key)
+                    text = value.decode() if isinstance(value, bytes) else value
+                    if text in (None, mine):
+                        await self.redis.set(key, mine, ex=LEASE_SECONDS)
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            for room_id, announced in list(self._seen.items()):
+                try:
+                    value = await self.redis.get(self._lease_key(room_id))
+                    text = None if value is None else (value.decode() if isinstance(value, bytes) else value)
+                    if text is None or text.partition(" ")[2] != announced:
+                        del self._seen[room_id]
+                        if self.moved is not None:
+                            await self.moved(room_id)
+                except Exception:
+                    log.exception("checking a room's forwarder failed", extra={"room_id": room_id})
+
+    def stats(self) -> dict[str, int]:
+        return self.local.stats()
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        mine = f"{self.node_id} {self.local.peer_id}"
+        for room_id in list(self.local.running.rooms if self.local._forwarder else []):
+            with contextlib.suppress(Exception):
+                key = self._lease_key(room_id)
+                value = await self.redis.get(key)
+                if (value.decode() if isinstance(value, bytes) else value) == mine:
+                    await self.redis.delete(key)
+        await self.local.close()
