@@ -86,6 +86,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(health.routes)
     api.add_routes(app)
     media = _media_plane(settings, app[REDIS])
+    app[METRICS].watch_forwarder(media.stats)
     backends = Backends(
         accounts=DatabaseAccounts(app[DB], settings.jwt_secret),
         groups=DatabaseGroups(app[DB]),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -31,5 +35,35 @@ class Metrics:
             "haven_ready", "1 while the database and Redis (when configured) answer.", registry=self.registry
         )
 
+    def watch_forwarder(self, stats: Callable[[], dict[str, int]]) -> None:
+        """Expose the forwarder's own counters (read at each scrape) as haven_forwarder_*."""
+        self.registry.register(_ForwarderCollector(stats))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+_FORWARDER_COUNTERS = {
+    "packets_forwarded": "RTP packets sent on to subscribers.",
+    "bytes_forwarded": "Bytes of RTP sent on to subscribers.",
+    "packets_dropped": "Packets a subscriber's full socket could not take.",
+    "retransmitted": "Packets re-sent to answer a subscriber's NACK.",
+    "keyframe_requests": "Key frame requests (PLI) sent to publishers.",
+}
+_FORWARDER_GAUGES = {"rooms": "Rooms whose media this forwarder serves.", "members": "Members connected to it."}
+
+
+class _ForwarderCollector:
+    def __init__(self, stats: Callable[[], dict[str, int]]) -> None:
+        self.stats = stats
+
+    def collect(self) -> Iterator[Any]:
+        values = self.stats()
+        for name, text in _FORWARDER_COUNTERS.items():
+            counter = CounterMetricFamily(f"haven_forwarder_{name}", text, labels=["worker"])
+            counter.add_metric(["0"], values.get(name, 0))
+            yield counter
+        for name, text in _FORWARDER_GAUGES.items():
+            gauge = GaugeMetricFamily(f"haven_forwarder_{name}", text, labels=["worker"])
+            gauge.add_metric(["0"], values.get(name, 0))
+            yield gauge
