@@ -74,14 +74,14 @@ class ClusterPlane:
     async def _lease(self, room_id: str) -> tuple[str, str]:
         """(serving node, forwarder peer id), placing the room on this node when no node serves it."""
         key = self._lease_key(room_id)
-        mine = f"{self.node_id} {self.local.peer_id}"
+        mine = f"{self.node_id} {self.local.room_peer(room_id)}"
         for _ in range(3):
             value = await self.redis.get(key)
             if value is not None:
                 node, _, peer_id = (value.decode() if isinstance(value, bytes) else value).partition(" ")
                 return node, peer_id
             if await self.redis.set(key, mine, nx=True, ex=LEASE_SECONDS):
-                return self.node_id, self.local.peer_id
+                return self.node_id, self.local.room_peer(room_id)
         raise NegotiationConflict("The room's media is being placed; try again.")
 
     async def forwarder(self, room_id: str) -> str:
@@ -191,11 +191,11 @@ class ClusterPlane:
         await self._publish(message["reply"], reply)
 
     async def _renew(self) -> None:
-        mine = f"{self.node_id} {self.local.peer_id}"
         while True:
             await asyncio.sleep(RENEW_SECONDS)
             for room_id in list(self.local.running.rooms):
                 with contextlib.suppress(Exception):
+                    mine = f"{self.node_id} {self.local.room_peer(room_id)}"
                     key = self._lease_key(room_id)
                     value = await self.redis.get(key)
                     text = value.decode() if isinstance(value, bytes) else value
@@ -225,9 +225,9 @@ class ClusterPlane:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        mine = f"{self.node_id} {self.local.peer_id}"
         for room_id in list(self.local.running.rooms if self.local._forwarder else []):
             with contextlib.suppress(Exception):
+                mine = f"{self.node_id} {self.local.room_peer(room_id)}"
                 key = self._lease_key(room_id)
                 value = await self.redis.get(key)
                 if (value.decode() if isinstance(value, bytes) else value) == mine:

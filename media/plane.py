@@ -6,6 +6,7 @@ holds another (a restarted node's) is told its offer reached nobody.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any
 
@@ -21,6 +22,7 @@ class LocalPlane:
         self.network = network
         self.video_limit = video_limit
         self.peer_id = f"forwarder-{secrets.token_hex(6)}"
+        self._key = secrets.token_bytes(16)
         self._forwarder: Forwarder | None = None
 
     def connect(self, send: Any, moved: Any = None) -> None:
@@ -34,12 +36,17 @@ class LocalPlane:
         assert self._forwarder is not None, "connect() first"
         return self._forwarder
 
+    def room_peer(self, room_id: str) -> str:
+        """The forwarder's peer id in one room: this process's, and the room's own (rooms never share one)."""
+        tag = hashlib.blake2s(room_id.encode(), key=self._key, digest_size=6).hexdigest()
+        return f"{self.peer_id}-{tag}"
+
     async def forwarder(self, room_id: str) -> str:
-        return self.peer_id
+        return self.room_peer(room_id)
 
     async def sync(self, room_id: str, room: Room | None) -> None:
         seats = None if room is None else [Seat.of(m) for m in room.members if m.connected]
-        await self.running.sync(room_id, self.peer_id, seats)
+        await self.running.sync(room_id, self.room_peer(room_id), seats)
 
     async def signal(self, room: Room, to: str, member: Member, payload: dict[str, Any]) -> None:
         if room.room_id not in self.running.rooms:
