@@ -262,7 +262,8 @@ class MemberLink:
         for transceiver in self.pc.getTransceivers():
             if transceiver in ours or transceiver.kind not in offers.FORWARDED_CODECS:
                 continue
-            if transceiver._offerDirection in ("sendrecv", "sendonly"):
+            # aiortc keeps the offer's direction as seen from this side: the member's "sendonly" is our "recvonly".
+            if transceiver._offerDirection in ("sendrecv", "recvonly"):
                 self.uploads[transceiver.kind] = True
 
     def publisher_ssrc(self, kind: str) -> int | None:

@@ -1,5 +1,6 @@
-// The group room: lobby, roster, raised hands, mesh video, chat, and the facilitator's controls.
-// Everything the server sends is shown through text nodes (dom.js); nothing is parsed as HTML.
+// The group room: lobby, roster, raised hands, video (a mesh, or through Haven's forwarder), chat, and the
+// facilitator's controls. Everything the server sends is shown through text nodes (dom.js); nothing is parsed as HTML.
+// Which way the media goes, and what each tile shows, is decided in room/forwarded.js; this view carries it out.
 import { io } from "socket.io-client";
 import { getGroup } from "../api.js";
 import { h, setAlert } from "../dom.js";
@@ -7,6 +8,9 @@ import { getToken } from "../session.js";
 import { attachLiveSession } from "../live-session.js";
 import { createChat } from "../room/chat.js";
 import { Mesh } from "../room/mesh.js";
+import { ForwarderLink } from "../room/forwarder-link.js";
+import { INITIAL as MEDIA_INITIAL, meshOffers, playable, step as mediaStep, tileView } from "../room/forwarded.js";
+import { VideoGrid, paintFigure } from "../room/tiles.js";
 import { MEDIA_PROBLEMS, openLocalMedia, stopStream, trackOf } from "../room/media.js";
 
 export const title = "Group room";
@@ -69,9 +73,12 @@ export async function render(root, { navigate, signal, params = {} }) {
   localVideo.muted = true; // the attribute alone does not mute an element made by script
   localVideo.playsInline = true;
   const localNote = h("span", { class: "camera-off-note", "aria-hidden": "true" }, "Camera off");
+  const localState = h("span", { class: "tile-state" });
   const localTile = h("figure", { class: "tile tile-local", hidden: true },
-    localVideo, localNote, h("figcaption", {}, h("span", { class: "tile-name" }, "You")));
+    localVideo, localNote, h("figcaption", {}, h("span", { class: "tile-name" }, "You"),
+      h("span", { class: "tile-speaking", "aria-hidden": "true" }, "Speaking"), localState));
   const videos = h("div", { id: "videos", class: "video-grid", "aria-label": "Video" }, localTile);
+  const linkNote = h("p", { id: "media-link-note", class: "card calm", role: "status", hidden: true });
 
   const audioToggle = toggleButton("toggle-audio", "Microphone");
   const videoToggle = toggleButton("toggle-video", "Camera");
@@ -123,7 +130,8 @@ export async function render(root, { navigate, signal, params = {} }) {
   const layout = h("div", { class: "room-layout" }, stage, people);
 
   const section = h("section", { class: "room stack", "aria-labelledby": "room-title" },
-    h("div", { class: "room-head" }, heading, connection), error, notice, mediaNote, waiting, over, layout);
+    h("div", { class: "room-head" }, heading, connection), error, notice, mediaNote, linkNote, waiting, over,
+    layout);
   root.classList.add("view-wide");
   root.replaceChildren(section);
   heading.focus();
@@ -139,12 +147,18 @@ export async function render(root, { navigate, signal, params = {} }) {
   let group = null;
   let localStream = null;
   let mesh = null;
+  let link = null; // the forwarder connection, in a forwarded room
+  let media = MEDIA_INITIAL; // room/forwarded.js's state: the media mode, the forwarder's tracks, who speaks
   let socket = null;
   let left = false;
   let connectErrorShown = false;
-  const early = []; // rtc:signal messages that came before the mesh existed
+  const early = []; // rtc:signal messages that came before the mesh or the forwarder connection existed
+  // Roster events that came before our own entry (someone joining at the same moment as us can be announced before
+  // our join ack or room:admitted arrives): applied on top of the entry's roster.
+  const earlyRoster = [];
   const busy = { audio: false, video: false };
-  const tiles = new Map(); // peer id -> {figure, video, name, state, sound}
+  const grid = new VideoGrid(videos); // tiles keyed "peer:<peer id>" (mesh) or "user:<user id>" (forwarded)
+  const remoteTracks = new Map(); // forwarder track key -> MediaStreamTrack
   const timers = new Set();
   const peersRegistry = new Map(); // peer id -> RTCPeerConnection, for tests and debugging
   window.havenPeers = peersRegistry;
@@ -311,75 +325,51 @@ export async function render(root, { navigate, signal, params = {} }) {
     updateControls();
   });
 
-  // -- remote video -----------------------------------------------------------------------------------
-  function play(tile) {
-    tile.video.play().catch((err) => {
-      // A newer srcObject interrupting this play() (AbortError) is harmless: autoplay starts it again.
-      if (err?.name !== "NotAllowedError") return;
-      // Autoplay with sound was refused: play silently and let the person turn the sound on.
-      tile.video.muted = true;
-      tile.video.play().catch(() => {});
-      tile.sound.hidden = false;
-    });
+  // -- remote media: a mesh, or one connection to the forwarder -------------------------------------------
+  const meshKey = (peerId) => `peer:${peerId}`;
+  const memberKey = (userId) => `user:${userId}`;
+  const forwarded = () => media.media?.mode === "sfu";
+
+  function linkLabels(state) {
+    if (state === "failed" || state === "disconnected") return ["Connection trouble"];
+    if (state === "new" || state === "connecting") return ["Connecting…"];
+    return [];
   }
 
-  function tileFor(peer) {
-    let tile = tiles.get(peer.id);
-    if (!tile) {
-      const video = h("video", { class: "remote-video", "data-user-id": peer.userId || "", autoplay: true,
-        playsinline: true });
-      video.playsInline = true;
-      const name = h("span", { class: "tile-name" });
-      const state = h("span", { class: "tile-state" });
-      const sound = button("Turn on sound", { class: "button tile-sound", hidden: true });
-      const figure = h("figure", { class: "tile", "data-user-id": peer.userId || "", "data-peer-id": peer.id },
-        video, h("span", { class: "camera-off-note", "aria-hidden": "true" }, "Camera off"), sound,
-        h("figcaption", {}, name, state));
-      tile = { figure, video, name, state, sound };
-      sound.addEventListener("click", () => {
-        video.muted = false;
-        video.play().catch(() => {});
-        sound.hidden = true;
-      });
-      tiles.set(peer.id, tile);
-      videos.append(figure);
-    }
-    return tile;
-  }
-
-  function updateTile(peerId) {
-    const tile = tiles.get(peerId);
-    if (!tile) return;
+  function paintMeshTile(peerId) {
     const peer = mesh?.peers.get(peerId);
     const userId = peer?.userId || userOfPeer(peerId);
-    const p = userId ? participants.get(userId) : null;
-    if (userId) {
-      tile.figure.dataset.userId = userId;
-      tile.video.dataset.userId = userId;
+    grid.paint(meshKey(peerId), tileView(media, userId ? participants.get(userId) : null, userId),
+      linkLabels(peer?.pc.connectionState));
+  }
+
+  // A forwarded room has a tile for every other member, showing whatever the forwarder sends in their stream.
+  function paintForwardedTiles() {
+    const others = [...participants.values()].filter((p) => p.user_id !== self?.user_id);
+    const wanted = new Set(others.map((p) => memberKey(p.user_id)));
+    for (const key of grid.keys()) if (!wanted.has(key)) grid.remove(key);
+    const labels = linkLabels(link?.state);
+    for (const p of others) {
+      const key = memberKey(p.user_id);
+      grid.ensure(key, p.user_id);
+      grid.setTracks(key, playable(media, p.user_id).map((k) => remoteTracks.get(k)).filter(Boolean));
+      grid.paint(key, tileView(media, p), labels);
     }
-    tile.name.textContent = p ? p.display_name : "Someone";
-    tile.figure.classList.toggle("camera-off", Boolean(p && p.video === false));
-    const states = [];
-    if (p && p.audio === false) states.push("Mic off");
-    const pcState = peer?.pc.connectionState;
-    if (pcState === "failed" || pcState === "disconnected") states.push("Connection trouble");
-    else if (pcState === "new" || pcState === "connecting") states.push("Connecting…");
-    tile.state.textContent = states.join(" · ");
   }
 
-  function onTrack(peer) {
-    const tile = tileFor(peer);
-    tile.video.srcObject = new MediaStream(peer.stream.getTracks());
-    play(tile);
-    updateTile(peer.id);
+  function renderTiles() {
+    if (forwarded()) paintForwardedTiles();
+    else for (const key of grid.keys()) paintMeshTile(key.slice("peer:".length));
+    if (self?.user_id) paintFigure(localTile, localState, tileView(media, participants.get(self.user_id), self.user_id));
+    // For tests and debugging: the way the media goes and the forwarder connection's state.
+    videos.dataset.mediaMode = media.media?.mode || "";
+    videos.dataset.forwarder = link ? link.state : "";
   }
 
-  function onClosed(peer) {
-    const tile = tiles.get(peer.id);
-    if (!tile) return;
-    tile.video.srcObject = null;
-    tile.figure.remove();
-    tiles.delete(peer.id);
+  function onMeshTrack(peer) {
+    grid.ensure(meshKey(peer.id), peer.userId || "");
+    grid.setTracks(meshKey(peer.id), peer.stream.getTracks());
+    paintMeshTile(peer.id);
   }
 
   function newMesh(iceServers, iceTransportPolicy) {
@@ -389,22 +379,113 @@ export async function render(root, { navigate, signal, params = {} }) {
       iceTransportPolicy, // "relay": only TURN relay candidates, so no member learns another's address
       localStream: () => localStream,
       send: sendSignal,
-      onTrack,
-      onState: (peer) => updateTile(peer.id),
-      onClosed,
+      onTrack: onMeshTrack,
+      onState: (peer) => paintMeshTile(peer.id),
+      onClosed: (peer) => grid.remove(meshKey(peer.id)),
       registry: peersRegistry,
     });
-    for (const message of early.splice(0)) handleSignal(message);
   }
 
   function dropMesh() {
     mesh?.destroy();
     mesh = null;
+    for (const key of grid.keys()) if (key.startsWith("peer:")) grid.remove(key);
+  }
+
+  // One media event through forwarded.js: what it decides is done here.
+  function mediaEvent(event) {
+    const { state, effects } = mediaStep(media, event);
+    media = state;
+    for (const effect of effects) runMediaEffect(effect);
+  }
+
+  function trackEvent(event) {
+    mediaEvent(event);
+    if (phase === "joined") renderTiles();
+  }
+
+  function newLink({ peerId, iceServers, iceTransportPolicy }) {
+    linkNote.hidden = true;
+    const opened = new ForwarderLink({
+      peerId,
+      iceServers, // exactly as given: never a public STUN server of our own choosing
+      iceTransportPolicy,
+      localStream: () => localStream,
+      send: (message) => request("rtc:signal", message),
+      onTrack: ({ key, track, streamId, kind, live }) => {
+        remoteTracks.set(key, track);
+        trackEvent({ type: "track", key, userId: streamId, kind, live });
+      },
+      onTrackLive: (key, live) => trackEvent({ type: "track_live", key, live }),
+      onTrackGone: (key) => {
+        remoteTracks.delete(key);
+        trackEvent({ type: "track_gone", key });
+      },
+      onState: () => {
+        if (link === opened && phase === "joined") renderTiles();
+      },
+      onRefused: (refusal) => {
+        if (link !== opened || signal.aborted) return;
+        console.warn("haven: the forwarder refused our media", refusal.code);
+        linkNote.textContent = `We could not connect your video to the room. ${messageOf({ error: refusal },
+          "Please leave and join again.")}`;
+        linkNote.hidden = false;
+      },
+      registry: peersRegistry,
+    });
+    link = opened;
+    opened.start();
+  }
+
+  function dropLink() {
+    link?.close();
+    link = null;
+    remoteTracks.clear();
+    linkNote.hidden = true;
+    for (const key of grid.keys()) if (key.startsWith("user:")) grid.remove(key);
+  }
+
+  function runMediaEffect(effect) {
+    switch (effect.type) {
+      case "close_mesh":
+        dropMesh();
+        break;
+      case "close_forwarder":
+        dropLink();
+        break;
+      case "open_mesh":
+        newMesh(effect.iceServers, effect.iceTransportPolicy);
+        for (const { peerId, userId } of meshOffers(effect.offers, self, participants.values())) {
+          mesh.connectTo(peerId, userId);
+        }
+        break;
+      case "open_forwarder":
+        newLink(effect);
+        break;
+      case "ice_servers":
+        mesh?.setIceServers(effect.iceServers);
+        link?.setIceServers(effect.iceServers);
+        break;
+      default:
+        break;
+    }
+    if (effect.type.startsWith("open_")) for (const message of early.splice(0)) handleSignal(message);
+  }
+
+  // Out of the room (lobby, ended, left): every media connection closes.
+  function dropMedia() {
+    mediaEvent({ type: "leave" });
+    dropMesh();
+    dropLink();
     early.length = 0;
   }
 
   function handleSignal(message) {
     if (!message || typeof message !== "object" || message.from === self?.peer_id) return;
+    if (link) {
+      link.handle(message); // only the forwarder's own signals are taken
+      return;
+    }
     if (!mesh) {
       if (early.length < 200) early.push(message);
       return;
@@ -524,7 +605,7 @@ export async function render(root, { navigate, signal, params = {} }) {
     renderRoster();
     renderHands();
     renderFacilitator();
-    for (const peerId of tiles.keys()) updateTile(peerId);
+    renderTiles();
     updateControls();
   }
 
@@ -560,13 +641,12 @@ export async function render(root, { navigate, signal, params = {} }) {
     later(() => {
       if (phase === "joined" && connection.textContent === "You are in the room.") connection.textContent = "";
     }, 4000);
-    // A fresh entry (also after a reconnect, with a new peer id): the newcomer offers to everyone there.
-    newMesh(Array.isArray(payload.media?.ice_servers) ? payload.media.ice_servers : [],
-      payload.media?.ice_transport_policy);
     syncMediaOnEntry();
-    for (const p of participants.values()) {
-      if (p.user_id !== self.user_id && p.connected !== false && p.peer_id) mesh.connectTo(p.peer_id, p.user_id);
-    }
+    // A fresh entry (also after a reconnect, with a new peer id): whatever was open closes, and the media starts
+    // the way the room's goes: as the newcomer of a mesh, or with an offer to the forwarder.
+    mediaEvent({ type: "enter", media: payload.media });
+    // After the media started: anyone who joined after us is the newcomer of a mesh and offers to us.
+    for (const apply of earlyRoster.splice(0)) apply();
     showPhase();
     renderAll();
     chat.enter(payload.chat); // loads the history, or catches up after a reconnect
@@ -574,7 +654,8 @@ export async function render(root, { navigate, signal, params = {} }) {
 
   function goWaiting(detail) {
     phase = "waiting";
-    dropMesh();
+    earlyRoster.length = 0;
+    dropMedia();
     participants = new Map();
     hands = [];
     lobby = [];
@@ -586,7 +667,8 @@ export async function render(root, { navigate, signal, params = {} }) {
   // The end of this visit to the room (ended, removed, denied, refused).
   function finish(message, { retry = false } = {}) {
     phase = "over";
-    dropMesh();
+    earlyRoster.length = 0;
+    dropMedia();
     overTitle.textContent = message;
     retryButton.hidden = !retry;
     connection.textContent = "";
@@ -740,13 +822,21 @@ export async function render(root, { navigate, signal, params = {} }) {
   socket.on("room:superseded", forThisRoom(() =>
     finish("You joined this room from another window or device, so this window has left it.")));
 
-  socket.on("room:participant_joined", forThisRoom(({ participant }) => {
+  // A roster event: applied when in the room, kept for the entry while it may be on its way.
+  const rosterEvent = (handler) => forThisRoom((data) => {
+    if (phase === "joined") handler(data);
+    else if ((phase === "connecting" || phase === "waiting") && earlyRoster.length < 200) {
+      earlyRoster.push(() => handler(data));
+    }
+  });
+
+  socket.on("room:participant_joined", rosterEvent(({ participant }) => {
     if (phase !== "joined" || !participant?.user_id) return;
     participants.set(participant.user_id, participant);
     renderAll(); // the newcomer will offer to us
   }));
 
-  socket.on("room:participant_updated", forThisRoom(({ participant }) => {
+  socket.on("room:participant_updated", rosterEvent(({ participant }) => {
     if (phase !== "joined" || !participant?.user_id) return;
     const before = participants.get(participant.user_id);
     participants.set(participant.user_id, participant);
@@ -756,7 +846,7 @@ export async function render(root, { navigate, signal, params = {} }) {
     renderAll();
   }));
 
-  socket.on("room:participant_left", forThisRoom(({ user_id: userId }) => {
+  socket.on("room:participant_left", rosterEvent(({ user_id: userId }) => {
     if (phase !== "joined" || userId === self?.user_id) return;
     const before = participants.get(userId);
     participants.delete(userId);
@@ -764,6 +854,7 @@ export async function render(root, { navigate, signal, params = {} }) {
     if (before?.peer_id) mesh?.close(before.peer_id);
     const stray = mesh?.peerForUser(userId);
     if (stray) mesh.close(stray.id);
+    mediaEvent({ type: "member_left", userId }); // in a forwarded room their tile goes; the forwarder ends their tracks
     renderAll();
   }));
 
@@ -796,6 +887,19 @@ export async function render(root, { navigate, signal, params = {} }) {
       if (!p || p.peer_id !== peer.id) mesh.close(peer.id);
     }
     renderAll();
+  }));
+
+  // The room's media changed way (mesh to forwarder) or its forwarder moved: the old connections close, the new open.
+  socket.on("room:media", forThisRoom(({ media: next }) => {
+    if (phase !== "joined" || !next || typeof next !== "object") return;
+    mediaEvent({ type: "media", media: next });
+    renderAll();
+  }));
+
+  socket.on("room:speakers", forThisRoom(({ user_ids: userIds }) => {
+    if (phase !== "joined") return;
+    mediaEvent({ type: "speakers", userIds });
+    renderTiles();
   }));
 
   socket.on("room:muted", forThisRoom(({ kind }) => {
@@ -835,7 +939,9 @@ export async function render(root, { navigate, signal, params = {} }) {
   // The token's renewal and the session's end are the app's; fresh TURN credentials are this room's.
   attachLiveSession(socket, {
     onIceServers: ({ iceServers }) => {
-      if (!signal.aborted) mesh?.setIceServers(iceServers);
+      if (signal.aborted) return;
+      mesh?.setIceServers(iceServers);
+      link?.setIceServers(iceServers);
     },
   });
 
@@ -846,7 +952,7 @@ export async function render(root, { navigate, signal, params = {} }) {
     }
     for (const t of timers) clearTimeout(t);
     timers.clear();
-    dropMesh();
+    dropMedia();
     chat.destroy();
     stopStream(localStream);
     localStream = null;
