@@ -64,7 +64,7 @@ async def test_members_on_two_nodes_share_a_forwarder_that_moves_when_its_node_d
     members: list[ForwardedMember] = []
     try:
         # Fran (a facilitator: participants wait until one is there) enters first, through node A, which therefore
-            # serves the room's media; Ash and Bo are on node B.
+        # serves the room's media; Ash and Bo are on node B.
         for (_, token, name), url in zip(people, (node_a, node_b, node_b), strict=True):
             member = ForwardedMember(name)
             await member.connect(url, token)

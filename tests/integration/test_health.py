@@ -62,7 +62,12 @@ async def test_metrics_are_served_only_to_allowed_addresses(aiohttp_client, tmp_
     text = await response.text()
     assert 'haven_http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in text
     # The forwarder's counters, per worker, from the first scrape on.
-    for name in ("packets_forwarded_total", "bytes_forwarded_total", "packets_dropped_total", "keyframe_requests_total"):
+    for name in (
+        "packets_forwarded_total",
+        "bytes_forwarded_total",
+        "packets_dropped_total",
+        "keyframe_requests_total",
+    ):
         assert f'haven_forwarder_{name}{{worker="0"}} 0.0' in text
 
     refused = await aiohttp_client(create_app(make_settings(tmp_path, database_url, HAVEN_METRICS_ALLOW="10.0.0.0/8")))
