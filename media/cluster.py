@@ -21,6 +21,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from media.plane import LocalPlane
+from media.pool import WorkerPool
 from rooms.document import from_document, to_document
 from rooms.errors import InvalidMedia, NegotiationConflict, NotAuthorized, RoomError, UnsupportedMedia
 from rooms.model import Member, Room
@@ -40,7 +41,7 @@ Moved = Callable[[str], Awaitable[None]]
 
 
 class ClusterPlane:
-    def __init__(self, *, redis: aioredis.Redis, node_id: str, prefix: str, local: LocalPlane) -> None:
+    def __init__(self, *, redis: aioredis.Redis, node_id: str, prefix: str, local: LocalPlane | WorkerPool) -> None:
         self.redis = redis
         self.node_id = node_id
         self.prefix = prefix
@@ -58,8 +59,18 @@ class ClusterPlane:
         return f"{self.prefix}media:node:{node_id}"
 
     def connect(self, send: Any, moved: Moved) -> None:
-        self.local.connect(send)
+        self.local.connect(send, self._moved_here)
         self.moved = moved
+
+    async def _moved_here(self, room_id: str) -> None:
+        """One of this node's workers died: its room takes a new forwarder peer id here, and the lease says so."""
+        with contextlib.suppress(Exception):
+            await self.redis.set(
+                self._lease_key(room_id), f"{self.node_id} {self.local.room_peer(room_id)}", ex=LEASE_SECONDS
+            )
+        self._seen.pop(room_id, None)
+        if self.moved is not None:
+            await self.moved(room_id)
 
     async def start(self) -> None:
         """Begin serving requests from other nodes, renewing this node's leases and watching the others'."""
@@ -193,7 +204,7 @@ class ClusterPlane:
     async def _renew(self) -> None:
         while True:
             await asyncio.sleep(RENEW_SECONDS)
-            for room_id in list(self.local.running.rooms):
+            for room_id in self.local.serving():
                 with contextlib.suppress(Exception):
                     mine = f"{self.node_id} {self.local.room_peer(room_id)}"
                     key = self._lease_key(room_id)
@@ -216,7 +227,7 @@ class ClusterPlane:
                 except Exception:
                     log.exception("checking a room's forwarder failed", extra={"room_id": room_id})
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, dict[str, int]]:
         return self.local.stats()
 
     async def close(self) -> None:
@@ -225,7 +236,7 @@ class ClusterPlane:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for room_id in list(self.local.running.rooms if self.local._forwarder else []):
+        for room_id in self.local.serving():
             with contextlib.suppress(Exception):
                 mine = f"{self.node_id} {self.local.room_peer(room_id)}"
                 key = self._lease_key(room_id)

@@ -53,8 +53,12 @@ class LocalPlane:
             await self.sync(room.room_id, room)  # this process started after the room went to the forwarder
         await self.running.signal(room.room_id, to, Seat.of(member), payload)
 
-    def stats(self) -> dict[str, int]:
-        return self.running.stats() if self._forwarder is not None else {}
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Per worker (here the one in this process): its counters and what it holds now."""
+        return {"0": self.running.stats() if self._forwarder is not None else {}}
+
+    def serving(self) -> list[str]:
+        return list(self._forwarder.rooms) if self._forwarder is not None else []
 
     async def close(self) -> None:
         if self._forwarder is not None:

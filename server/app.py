@@ -18,6 +18,7 @@ import signaling.mount
 from media.cluster import ClusterPlane
 from media.network import MediaNetwork
 from media.plane import LocalPlane
+from media.pool import WorkerPool
 from server import api, health, middleware, webclient
 from server.appkeys import DB, ENGINE, LIVE, LOGIN_THROTTLE, METRICS, REDIS, SETTINGS
 from server.call_records import DatabaseCallRecords
@@ -59,14 +60,23 @@ def _redis(settings: Settings) -> aioredis.Redis | None:
     )
 
 
-def _media_plane(settings: Settings, redis: aioredis.Redis | None) -> LocalPlane | ClusterPlane:
+def _media_plane(settings: Settings, redis: aioredis.Redis | None) -> LocalPlane | WorkerPool | ClusterPlane:
     network = MediaNetwork(
         addresses=settings.media_addresses,
         ports=settings.media_ports,
         public_address=settings.media_public_address,
         ice_servers=[{"urls": list(settings.stun_urls)}] if settings.stun_urls else [],
     )
-    local = LocalPlane(network=network, mesh_limit=settings.mesh_limit, video_limit=settings.forward_video_limit)
+    local: LocalPlane | WorkerPool
+    if settings.media_workers:
+        local = WorkerPool(
+            network=network,
+            mesh_limit=settings.mesh_limit,
+            video_limit=settings.forward_video_limit,
+            workers=settings.media_workers,
+        )
+    else:
+        local = LocalPlane(network=network, mesh_limit=settings.mesh_limit, video_limit=settings.forward_video_limit)
     if redis is None:
         return local
     # Several nodes: a lease in Redis gives each room's media to one node's forwarder.

@@ -70,7 +70,7 @@ class Settings:
     # network address from the others) or may connect directly ("all").
     ice_policy: str = "all"
     # Group-room media: members a mesh carries before the forwarder takes over (0: always the forwarder), the
-    # forwarder's worker processes, where its media sockets are (addresses, an inclusive UDP port range, the address
+    # forwarder's worker processes (0: the forwarder runs inside the node's own process), where its media sockets are (addresses, an inclusive UDP port range, the address
     # announced behind NAT), and how many speakers' video it forwards besides the facilitators' (None: everyone's).
     mesh_limit: int = 4
     media_workers: int = 1
@@ -227,7 +227,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         call_ring_seconds=_int(env, "HAVEN_CALL_RING_SECONDS", 45, 1, 600),
         ice_policy=ice_policy,
         mesh_limit=_int(env, "HAVEN_MESH_LIMIT", 4, 0, 50),
-        media_workers=_int(env, "HAVEN_MEDIA_WORKERS", os.cpu_count() or 1, 1, 64),
+        media_workers=_int(env, "HAVEN_MEDIA_WORKERS", os.cpu_count() or 1, 0, 64),
         media_addresses=_media_addresses(env, host),
         media_ports=_port_range(env.get("HAVEN_MEDIA_PORTS")),
         media_public_address=env.get("HAVEN_MEDIA_PUBLIC_ADDRESS") or None,

@@ -35,7 +35,7 @@ class Metrics:
             "haven_ready", "1 while the database and Redis (when configured) answer.", registry=self.registry
         )
 
-    def watch_forwarder(self, stats: Callable[[], dict[str, int]]) -> None:
+    def watch_forwarder(self, stats: Callable[[], dict[str, dict[str, int]]]) -> None:
         """Expose the forwarder's own counters (read at each scrape) as haven_forwarder_*."""
         self.registry.register(_ForwarderCollector(stats))
 
@@ -54,16 +54,18 @@ _FORWARDER_GAUGES = {"rooms": "Rooms whose media this forwarder serves.", "membe
 
 
 class _ForwarderCollector:
-    def __init__(self, stats: Callable[[], dict[str, int]]) -> None:
+    def __init__(self, stats: Callable[[], dict[str, dict[str, int]]]) -> None:
         self.stats = stats
 
     def collect(self) -> Iterator[Any]:
-        values = self.stats()
+        workers = self.stats()
         for name, text in _FORWARDER_COUNTERS.items():
             counter = CounterMetricFamily(f"haven_forwarder_{name}", text, labels=["worker"])
-            counter.add_metric(["0"], values.get(name, 0))
+            for worker, values in workers.items():
+                counter.add_metric([worker], values.get(name, 0))
             yield counter
         for name, text in _FORWARDER_GAUGES.items():
             gauge = GaugeMetricFamily(f"haven_forwarder_{name}", text, labels=["worker"])
-            gauge.add_metric(["0"], values.get(name, 0))
+            for worker, values in workers.items():
+                gauge.add_metric([worker], values.get(name, 0))
             yield gauge

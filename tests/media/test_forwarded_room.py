@@ -23,6 +23,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from server.config import Settings
+from signaling.mount import SIGNALING
 from tests.conftest import make_settings
 from tests.support.api import Api
 from tests.support.forwarded_member import KINDS, ForwardedMember, sample_offer
@@ -169,8 +170,34 @@ def own_threads() -> list[str]:
 
 
 def resources() -> dict[str, Any]:
-    tasks = sorted(t.get_name() + " " + repr(t.get_coro())[:80] for t in asyncio.all_tasks())
-    return {"udp": udp_sockets(), "tasks": tasks, "threads": own_threads()}
+    """This process's UDP sockets, tasks and threads, apart from the forwarder workers' standing links (a task
+    and a child watcher each: the workers stay for the next room; what they hold is counted in them)."""
+    tasks = sorted(
+        t.get_name() + " " + repr(t.get_coro())[:80]
+        for t in asyncio.all_tasks()
+        if not t.get_name().startswith("haven-media-") and "Event.wait" not in repr(t.get_coro())
+    )
+    threads = [t for t in own_threads() if not t.startswith("asyncio-waitpid")]
+    return {"udp": udp_sockets(), "tasks": tasks, "threads": threads}
+
+
+async def workers_idle(client: TestClient[Any, Any], within: float = 10.0) -> None:
+    """Every forwarder worker holds no room, member or UDP socket, and no more tasks than an idle worker has."""
+    plane = client.app[SIGNALING].rooms.media
+    assert plane is not None
+    deadline = time.monotonic() + within
+    while True:
+        workers = plane.stats()
+        busy = {
+            name: values
+            for name, values in workers.items()
+            if values.get("rooms") or values.get("members") or values.get("udp_sockets") or values.get("tasks", 0) > 3
+        }
+        if not busy:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"forwarder workers still hold media after everyone left: {busy}")
+        await asyncio.sleep(0.2)
 
 
 def counted(found: dict[str, Any]) -> dict[str, int]:
@@ -279,6 +306,7 @@ async def test_six_members_see_and_hear_each_other_through_the_forwarder(
             assert await member.leave() == {"ok": True}, member.name
         await room.close()
         await back_to(baseline)
+        await workers_idle(client)
     finally:
         await room.close()
 

@@ -17,8 +17,10 @@ receives, so six members and the server fit in one process on two cores.
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -124,11 +126,30 @@ async def sample_offer(
         await pc.close()
 
 
+class ToneTrack(AudioStreamTrack):
+    """A loud 440 Hz tone in 20 ms frames: aiortc's sender marks its packets with a high RFC 6464 level."""
+
+    async def recv(self) -> Any:
+        frame = await super().recv()
+        start = frame.pts or 0
+        channels = len(frame.layout.channels)
+        tone = array.array(
+            "h",
+            (
+                int(8000 * math.sin(2 * math.pi * 440 * (start + i // channels) / frame.sample_rate))
+                for i in range(frame.samples * channels)
+            ),
+        )
+        frame.planes[0].update(tone.tobytes())
+        return frame
+
+
 class ForwardedMember:
     """A member's device. ``connect``, ``join`` (and ``admitted`` after waiting in the lobby), then ``publish``."""
 
-    def __init__(self, name: str, direction: str = "sendrecv") -> None:
+    def __init__(self, name: str, direction: str = "sendrecv", tone: bool = False) -> None:
         self.name = name
+        self.tone = tone  # a steady 440 Hz tone instead of silence: someone speaking, as audio levels tell it
         self.direction = direction  # of the member's own audio and video transceivers
         self.signaling = Peer(name)
         self.entry: dict[str, Any] = {}  # the join ack (or room:admitted) that let the member in
@@ -228,7 +249,8 @@ class ForwardedMember:
         config.bundlePolicy = RTCBundlePolicy.MAX_BUNDLE  # as docs/protocol.md 7.4.1 asks of a member
         self.pc = RTCPeerConnection(config)
         self.pc.on("track", self._on_track)
-        self.audio = AudioStreamTrack()  # 20 ms frames of silence: Opus still sends every one of them
+        # 20 ms frames of silence (Opus still sends every one of them), or of a tone.
+        self.audio = ToneTrack() if self.tone else AudioStreamTrack()
         self.video = SyntheticVideo(VIDEO_WIDTH, VIDEO_HEIGHT, VIDEO_FPS)
         for track in (self.audio, self.video):
             transceiver = self.pc.addTransceiver(track, direction=self.direction)

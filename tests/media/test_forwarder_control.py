@@ -1,0 +1,119 @@
+"""What the server decides about forwarded media, seen from real aiortc members: a removed member's media is cut
+and its tracks end, someone sent to the lobby stops receiving, the speakers are announced, a crossed answer is
+refused, and a forwarder worker killed mid-session is replaced while the room goes on.
+
+Shares the room set-up of ``test_forwarded_room`` (HAVEN_MESH_LIMIT=0, low-resolution members).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from signaling.mount import SIGNALING
+from tests.media.test_forwarded_room import WITHIN, make_room, publish, settings  # noqa: F401 - the fixture
+from tests.support.api import Api
+from tests.support.forwarded_member import ForwardedMember
+
+MOVE_BOUND = 10.0  # the issue's bound for a dead worker's rooms to be served again
+
+
+async def fresh_media(member: ForwardedMember, publishers: list[str], since: dict[Any, int]) -> None:
+    def grown() -> bool:
+        frames = member.frames()
+        return all(
+            frames.get((p, kind), 0) > since.get((p, kind), 0) + need
+            for p in publishers
+            for kind, need in (("audio", 10), ("video", 3))
+        )
+
+    await member.wait_until(grown, WITHIN, f"fresh media from {publishers}")
+
+
+async def test_removal_and_the_lobby_cut_a_members_media_and_speakers_are_announced(
+    api: Api, admin: str, client: TestClient[Any, Any]
+) -> None:
+    room = await make_room(api, admin, client, participants=3, lobby_enabled=False)
+    try:
+        fran = await room.enter(room.facilitator)
+        loud_person = room.participants[0]
+        loud = ForwardedMember(loud_person.name, tone=True)
+        room.members.append(loud)
+        await loud.connect(room.url, loud_person.token)
+        assert (await loud.join(room.group_id))["status"] == "joined"
+        quiet, leaving = [await room.enter(p) for p in room.participants[1:]]
+        members = [fran, loud, quiet, leaving]
+        await publish(*members)
+        ids = {m.name: m.user_id for m in members}
+        await asyncio.gather(*(fresh_media(m, [o.user_id for o in members if o is not m], {}) for m in members))
+
+        # Speakers: the member sending a tone is announced to everyone; those sending silence are not.
+        async with asyncio.timeout(WITHIN):
+            while (speakers := await fran.signaling.next("room:speakers", WITHIN))["user_ids"] != [loud.user_id]:
+                assert set(speakers["user_ids"]) <= {loud.user_id}, speakers  # silence never counts as speech
+        assert speakers["room_id"] == room.group_id
+
+        # Removal: the others' copies of the removed member's tracks end, and its own connection loses its media.
+        assert await fran.signaling.call("room:remove", {"room_id": room.group_id, "user_id": ids[leaving.name]}) == {
+            "ok": True
+        }
+        for member in (fran, loud, quiet):
+            await member.wait_ended(ids[leaving.name], within=WITHIN)
+        await leaving.wait_until(
+            lambda: all(r.ended for r in leaving.received.values()), WITHIN, "the end of every track it received"
+        )
+
+        # Sent back to the lobby: the same, and the rest of the room goes on.
+        assert await fran.signaling.call(
+            "room:send_to_lobby", {"room_id": room.group_id, "user_id": ids[quiet.name]}
+        ) == {"ok": True}
+        for member in (fran, loud):
+            await member.wait_ended(ids[quiet.name], within=WITHIN)
+        before = {m.name: m.frames() for m in (fran, loud)}
+        await asyncio.gather(
+            fresh_media(fran, [ids[loud.name]], before[fran.name]),
+            fresh_media(loud, [ids[fran.name]], before[loud.name]),
+        )
+
+        # An answer when the forwarder has no offer waiting crosses nothing: refused, and the room goes on.
+        assert fran.pc is not None
+        stray = await fran.signaling.call(
+            "rtc:signal", {"to": fran.forwarder_id, "type": "answer", "sdp": fran.pc.localDescription.sdp}
+        )
+        assert stray["error"]["code"] == "conflict", stray
+    finally:
+        await room.close()
+
+
+async def test_a_killed_worker_is_replaced_and_the_room_moves_with_its_media(
+    api: Api, admin: str, client: TestClient[Any, Any]
+) -> None:
+    room = await make_room(api, admin, client, participants=2, lobby_enabled=False)
+    try:
+        members = [await room.enter(room.facilitator)] + [await room.enter(p) for p in room.participants]
+        await publish(*members)
+        await asyncio.gather(*(fresh_media(m, [o.user_id for o in members if o is not m], {}) for m in members))
+        pool = client.app[SIGNALING].rooms.media
+        worker = pool._placement[room.group_id]  # type: ignore[union-attr]
+        old = members[0].forwarder_id
+        assert worker.label in str(old), (worker.label, old)
+
+        worker.process.kill()
+        killed_at = time.monotonic()
+        for member in members:
+            await member.wait_until(
+                lambda m=member: m.forwarder_id not in (None, old), MOVE_BOUND, "room:media naming a new forwarder"
+            )
+        assert time.monotonic() - killed_at <= MOVE_BOUND
+        # Every member offered again to the new forwarder, and media flows as before; nothing else changed.
+        since = {m.name: m.frames() for m in members}
+        await asyncio.gather(
+            *(fresh_media(m, [o.user_id for o in members if o is not m], since[m.name]) for m in members)
+        )
+        roster = await members[1].signaling.call("room:join", {"room_id": room.group_id})
+        assert {p["user_id"] for p in roster["room"]["participants"]} == {m.user_id for m in members}, roster
+    finally:
+        await room.close()
