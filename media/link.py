@@ -38,6 +38,7 @@ log = logging.getLogger("haven.media")
 ANSWER_TIMEOUT = 10.0  # a member that does not answer an offer within this long gets it again
 SETTLE = 0.05  # changes arriving together (a member joining publishes two streams) make one offer
 WRITE_LIMIT = 256 * 1024  # bytes a subscriber's socket may hold before its packets are dropped
+RECEIVE_LIMIT = 256  # datagrams from a member waiting for the forwarder (about 2.5 s of its audio and video)
 Deliver = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -94,6 +95,7 @@ class MemberLink:
         self._ice: Connection | None = None
         self._feedback_ssrc = 0
         self._relayed: set[asyncio.Future[None]] = set()
+        self.dropped_on_arrival = 0
         self._task = asyncio.create_task(self._negotiate(), name=f"forwarder-link-{user_id}")
         self.closed = False
 
@@ -253,7 +255,21 @@ class MemberLink:
                 dtls._send_rtp = _idle  # type: ignore[method-assign,assignment]
                 self._ice = dtls.transport._connection
                 self.network.install(self._ice)
+                self._bound_receiving(self._ice)
                 self._feedback_ssrc = transceiver.sender._ssrc
+
+    def _bound_receiving(self, connection: Connection) -> None:
+        """aioice queues every datagram it receives without limit; a forwarder that falls behind drops the newest
+        instead (subscribers then ask for a key frame), so memory and delay stay bounded."""
+        queue = connection._queue
+
+        def data_received(data: bytes, component: int) -> None:
+            if queue.qsize() < RECEIVE_LIMIT:
+                queue.put_nowait((data, component))
+            else:
+                self.dropped_on_arrival += 1
+
+        connection.data_received = data_received  # type: ignore[method-assign]
 
     def _read_uploads(self) -> None:
         """Which kinds the member sends, from the transceivers its offer made."""

@@ -1,0 +1,207 @@
+"""The forwarder's byte-level work, without a network: reading RTP once, each subscriber's copy, RTCP feedback,
+what a muted or restarted stream does to the numbering, and which rooms go through the forwarder."""
+
+from __future__ import annotations
+
+import struct
+
+from media import rtp
+from media.counters import Counters
+from media.streams import Sink, Source
+from rooms.events import MediaForwarded, MemberJoined
+from rooms.media import settle
+from rooms.model import GroupSettings, Member, Role, Room
+
+
+def packet(
+    *,
+    pt: int = 96,
+    seq: int = 1,
+    ts: int = 1000,
+    ssrc: int = 0x1234,
+    payload: bytes = b"\x10\x00\x9d",
+    marker: bool = False,
+    extensions: bytes = b"",
+    padding: int = 0,
+) -> bytes:
+    first = 0x80 | (0x10 if extensions else 0) | (0x20 if padding else 0)
+    head = struct.pack("!BBHII", first, pt | (0x80 if marker else 0), seq, ts, ssrc)
+    if extensions:
+        padded = extensions + b"\x00" * (-len(extensions) % 4)
+        head += struct.pack("!HH", 0xBEDE, len(padded) // 4) + padded
+    tail = b"\x00" * (padding - 1) + bytes([padding]) if padding else b""
+    return head + payload + tail
+
+
+class Outlet:
+    def __init__(self, full: bool = False) -> None:
+        self.rtp: list[bytes] = []
+        self.rtcp: list[bytes] = []
+        self.full = full
+
+    def send_rtp(self, data: bytes) -> bool:
+        if self.full:
+            return False
+        self.rtp.append(data)
+        return True
+
+    def send_rtcp(self, data: bytes) -> None:
+        self.rtcp.append(data)
+
+
+def source(kind: str = "video") -> tuple[Source, list[int]]:
+    asked: list[int] = []
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += 1.0  # every look at the clock is a second later: no request is ever rate-limited here
+        return now[0]
+
+    return Source("publisher", kind, Counters(), request_keyframe=lambda: asked.append(1), clock=clock), asked
+
+
+def fields(data: bytes) -> tuple[int, int, int, int, bool]:
+    _first, second, seq, ts, ssrc = struct.unpack_from("!BBHII", data)
+    return second & 0x7F, seq, ts, ssrc, bool(second & 0x80)
+
+
+def test_a_header_is_read_once_with_its_extensions_and_padding() -> None:
+    data = packet(extensions=bytes([0x10, 0x85]), padding=3, marker=True)  # id 1, one byte: level 5, voice
+    header = rtp.Header.read(data)
+    assert header is not None
+    assert (header.payload_type, header.sequence, header.timestamp, header.ssrc, header.marker) == (
+        96,
+        1,
+        1000,
+        0x1234,
+        True,
+    )
+    assert data[header.payload_start : header.payload_end] == b"\x10\x00\x9d"
+    assert rtp.audio_level(header, 1) == 5
+    assert rtp.audio_level(header, 2) is None
+    assert rtp.Header.read(b"\x80\x60") is None  # too short
+    assert rtp.Header.read(packet()[:12] + b"") is not None
+    assert rtp.Header.read(b"\x00" * 12) is None  # version 0
+
+
+def test_vp8_key_frames_are_told_from_the_payload_descriptor() -> None:
+    def starts_key(payload: bytes) -> bool:
+        data = packet(payload=payload)
+        header = rtp.Header.read(data)
+        assert header is not None
+        return rtp.vp8_keyframe_start(data, header)
+
+    assert starts_key(b"\x10\x00")  # S=1, partition 0, P bit clear
+    assert not starts_key(b"\x10\x01")  # inter frame
+    assert not starts_key(b"\x00\x00")  # not the start of a frame
+    assert starts_key(b"\x90\x80\x81\x23\x00")  # X, I with a 15-bit picture id, then a key frame
+    assert not starts_key(b"\x90\x80\x81\x23\x01")
+
+
+def test_each_subscriber_gets_its_own_header_in_front_of_the_shared_payload() -> None:
+    video, _ = source()
+    first, second = Outlet(), Outlet()
+    video.attach(Sink(first, ssrc=111, payload_type=97))
+    video.attach(Sink(second, ssrc=222, payload_type=100))
+    for sink in video.sinks:
+        sink.waiting_for_keyframe = False
+    data = packet(payload=b"\x10\x01abc", marker=True, extensions=bytes([0x10, 0x85]))
+    header = rtp.Header.read(data)
+    assert header is not None
+    video.receive(data, header)
+    (one,), (two,) = first.rtp, second.rtp
+    assert fields(one)[0::3] == (97, 111)
+    assert fields(two)[0::3] == (100, 222)
+    assert fields(one)[1:3] == fields(two)[1:3]  # one numbering and timing of the stream for everyone
+    assert one[0] == 0x80  # no extensions, no CSRCs: nothing of the publisher's numbering
+    assert one[12:] == two[12:] == b"\x10\x01abc"
+    assert fields(one)[4]  # the marker bit travels
+
+
+def test_held_back_packets_leave_no_gap_and_a_late_subscriber_starts_at_a_key_frame() -> None:
+    video, asked = source()
+    out = Outlet()
+    video.attach(Sink(out, ssrc=1, payload_type=96))
+    assert asked  # a key frame was asked for at once
+    inter, key = b"\x10\x01xx", b"\x10\x00xx"
+    for seq, payload in enumerate([inter, key, inter], start=1):
+        data = packet(seq=seq, payload=payload)
+        video.receive(data, rtp.Header.read(data))  # type: ignore[arg-type]
+    assert [p[12:] for p in out.rtp] == [key, inter]
+    video.set_allowed(False)  # a facilitator's mute
+    for seq in (4, 5):
+        data = packet(seq=seq, payload=key)
+        video.receive(data, rtp.Header.read(data))  # type: ignore[arg-type]
+    assert len(out.rtp) == 2
+    video.set_allowed(True)
+    for seq, payload in ((6, inter), (7, key)):
+        data = packet(seq=seq, payload=payload)
+        video.receive(data, rtp.Header.read(data))  # type: ignore[arg-type]
+    sequences = [fields(p)[1] for p in out.rtp]
+    assert len(sequences) == 3  # after the unmute, from the next key frame only
+    assert sequences[2] - sequences[1] == 2  # the one inter frame skipped for this sink, nothing for the mute
+
+
+def test_a_nack_is_answered_from_history_and_a_restart_keeps_time_moving() -> None:
+    video, _ = source()
+    out = Outlet()
+    sink = Sink(out, ssrc=7, payload_type=96)
+    video.attach(sink)
+    sink.waiting_for_keyframe = False
+    for seq in (1, 2, 3):
+        data = packet(seq=seq, ts=9000 + seq * 3000, payload=b"\x10\x00k")
+        video.receive(data, rtp.Header.read(data))  # type: ignore[arg-type]
+    lost = fields(out.rtp[1])[1]
+    video.resend(sink, (lost, (lost + 1000) & 0xFFFF))
+    assert out.rtp[-1] == out.rtp[1]  # the same packet again; what is no longer kept is not invented
+    before = fields(out.rtp[2])[2]
+    data = packet(seq=500, ts=77, ssrc=0x9999, payload=b"\x10\x00k")  # the publisher's stream restarted
+    video.receive(data, rtp.Header.read(data))  # type: ignore[arg-type]
+    assert fields(out.rtp[-1])[2] - before == 3000
+
+
+def test_a_subscriber_that_cannot_keep_up_waits_for_a_key_frame_and_slows_nobody() -> None:
+    video, _ = source()
+    slow, quick = Outlet(full=True), Outlet()
+    video.attach(Sink(slow, ssrc=1, payload_type=96))
+    video.attach(Sink(quick, ssrc=2, payload_type=96))
+    for sink in video.sinks:
+        sink.waiting_for_keyframe = False
+    data = packet(payload=b"\x10\x01x")
+    video.receive(data, rtp.Header.read(data))  # type: ignore[arg-type]
+    assert len(quick.rtp) == 1
+    assert video.sinks[0].waiting_for_keyframe
+    assert video.counters.packets_dropped == 1
+
+
+def test_feedback_names_key_frame_requests_and_every_lost_packet() -> None:
+    nack = struct.pack("!BBHIIHH", 0x81, 205, 3, 1, 0xABC, 100, 0b101)
+    pli = rtp.pli(5, 0xDEF)
+    fir = struct.pack("!BBHIIII", 0x84, 206, 4, 1, 0, 0x123, 0)
+    found = rtp.feedback(nack + pli + fir)
+    assert found[0].media_ssrc == 0xABC
+    assert found[0].lost == (100, 101, 103)
+    assert found[1].media_ssrc == 0xDEF
+    assert found[1].keyframe
+    assert found[2].media_ssrc == 0x123
+    assert found[2].keyframe
+    assert rtp.feedback(b"\x81\xcd\xff\xff") == []  # a length past the end: read past, not trusted
+    report = rtp.sender_report(9, ntp=(5 << 32) | 7, rtp_timestamp=1234, packets=3, octets=30)
+    assert rtp.sender_report_times(report) == [(9, (5 << 32) | 7, 1234)]
+
+
+def room_of(count: int, forwarded: bool = False) -> Room:
+    members = tuple(Member(f"u{i}", f"U{i}", Role.PARTICIPANT, f"peer-{i}", 0.0) for i in range(count))
+    return Room("room", GroupSettings(20, False, True), members=members, forwarded=forwarded)
+
+
+def test_a_room_goes_through_the_forwarder_once_it_outgrows_the_mesh_and_stays() -> None:
+    joined = [MemberJoined(room_of(1).members[0], None)]
+    assert settle(room_of(4), joined, 4) == (room_of(4), joined)
+    room, events = settle(room_of(5), joined, 4)
+    assert room is not None
+    assert room.forwarded
+    assert events == [*joined, MediaForwarded()]
+    assert settle(room_of(3, forwarded=True), [], 4) == (room_of(3, forwarded=True), [])  # no flapping back
+    assert settle(room_of(1), joined, 0)[0].forwarded  # type: ignore[union-attr]
+    assert settle(room_of(9), joined, None) == (room_of(9), joined)  # no forwarder: always a mesh
