@@ -205,3 +205,35 @@ def test_a_room_goes_through_the_forwarder_once_it_outgrows_the_mesh_and_stays()
     assert settle(room_of(3, forwarded=True), [], 4) == (room_of(3, forwarded=True), [])  # no flapping back
     assert settle(room_of(1), joined, 0)[0].forwarded  # type: ignore[union-attr]
     assert settle(room_of(9), joined, None) == (room_of(9), joined)  # no forwarder: always a mesh
+
+
+async def test_with_a_video_limit_only_facilitators_and_the_latest_speakers_are_seen() -> None:
+    from media.network import MediaNetwork
+    from media.room import ForwardedRoom, Seat
+
+    async def send(to: str, event: str, data: dict[str, object]) -> None:
+        pass
+
+    room = ForwardedRoom(
+        "room", peer_id="forwarder-x", network=MediaNetwork(), send=send, counters=Counters(), video_limit=1
+    )
+    try:
+        seats = [Seat("fran", "p0", True, True, True)] + [Seat(f"u{i}", f"p{i}", False, True, True) for i in (1, 2, 3)]
+        for seat in seats:
+            room.sources[seat.user_id] = {
+                kind: Source(seat.user_id, kind, room.counters, request_keyframe=lambda: None, clock=lambda: 0.0)
+                for kind in ("audio", "video")
+            }
+        room.speakers.tick({"u2": (100, 1)}, now=1.0)  # u2 spoke
+        await room.sync(seats)
+        shown = {user for user, streams in room.sources.items() if streams["video"].allowed}
+        assert shown == {"fran", "u2"}
+        assert all(streams["audio"].allowed for streams in room.sources.values())  # audio is never limited
+        room.speakers.tick({"u3": (100, 1)}, now=2.0)
+        await room.sync(seats)
+        assert {user for user, streams in room.sources.items() if streams["video"].allowed} == {"fran", "u3"}
+        # A facilitator's mute of u3's video holds whatever the limit would allow.
+        await room.sync([*seats[:3], Seat("u3", "p3", False, True, False)])
+        assert not room.sources["u3"]["video"].allowed
+    finally:
+        await room.close()
