@@ -53,6 +53,13 @@ def _preferences(kind: str) -> list[Any]:
     return [c for c in capabilities.codecs if c.mimeType.lower() == wanted]
 
 
+def _identity(offer: offers.Offer) -> tuple[str | None, tuple[str, ...]]:
+    section = next((m for m in offer.description.media if m.ice is not None), None)
+    if section is None or section.ice is None or section.dtls is None:
+        return None, ()
+    return section.ice.usernameFragment, tuple(f.value for f in section.dtls.fingerprints)
+
+
 @dataclass(eq=False)
 class Outgoing:
     """Another member's stream on this connection: its transceiver, and its sink once the member has it."""
@@ -120,6 +127,13 @@ class MemberLink:
             sdp = self.pc.localDescription.sdp
         self.on_upload(self)
         return sdp
+
+    def same_connection(self, offer: offers.Offer) -> bool:
+        """Whether ``offer`` renegotiates this connection rather than starting another (new ICE credentials and
+        DTLS identity: aiortc restarts neither, so a new connection takes this one's place)."""
+        if self.offer is None:
+            return True
+        return _identity(offer) == _identity(self.offer)
 
     def accept_answer(self, text: str) -> None:
         offers.read(text, "answer")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from media.counters import Counters
+from media import offers
 from media.errors import invalid
 from media.link import MemberLink
 from media.network import MediaNetwork
@@ -112,10 +113,17 @@ class ForwardedRoom:
         kind = payload.get("type")
         link = self.links.get(seat.user_id)
         if kind == "offer":
+            text = str(payload.get("sdp") or "")
+            if link is not None and not link.same_connection(offers.read(text, "offer")):
+                # The member opened a new peer connection (after a failure, say): it replaces the old one, and
+                # the member's streams go on at everyone else under the same tracks.
+                self.links.pop(seat.user_id, None)
+                await link.close()
+                link = None
             if link is None:
                 link = self._link(seat)
             try:
-                answer = await link.accept_offer(str(payload.get("sdp") or ""))
+                answer = await link.accept_offer(text)
             except BaseException:
                 if link.offer is None:  # nothing was established: start afresh on the next offer
                     self.links.pop(seat.user_id, None)
@@ -146,14 +154,11 @@ class ForwardedRoom:
         assert link.offer is not None
         streams = self.sources.setdefault(link.user_id, {})
         for kind in ("audio", "video"):
-            if link.uploads.get(kind) and kind not in streams:
-                streams[kind] = Source(
-                    link.user_id,
-                    kind,
-                    self.counters,
-                    request_keyframe=functools.partial(link.ask_keyframe, kind),
-                    clock=self.clock,
-                )
+            ask = functools.partial(link.ask_keyframe, kind)
+            if link.uploads.get(kind) and kind in streams:
+                streams[kind].request_keyframe = ask  # the same stream, from a new connection of the member
+            elif link.uploads.get(kind):
+                streams[kind] = Source(link.user_id, kind, self.counters, request_keyframe=ask, clock=self.clock)
             elif not link.uploads.get(kind) and kind in streams:
                 del streams[kind]
         link.sources = {

@@ -117,3 +117,21 @@ async def test_a_killed_worker_is_replaced_and_the_room_moves_with_its_media(
         assert {p["user_id"] for p in roster["room"]["participants"]} == {m.user_id for m in members}, roster
     finally:
         await room.close()
+
+
+async def test_a_member_that_opens_a_new_connection_carries_on_under_the_same_tracks(
+    api: Api, admin: str, client: TestClient[Any, Any]
+) -> None:
+    room = await make_room(api, admin, client, participants=1, lobby_enabled=False)
+    try:
+        fran, pat = await room.enter(room.facilitator), await room.enter(room.participants[0])
+        await publish(fran, pat)
+        await asyncio.gather(fresh_media(fran, [pat.user_id], {}), fresh_media(pat, [fran.user_id], {}))
+        # Pat's connection fails; the client closes it and offers again from a new one, to the same forwarder.
+        await pat.close_media()
+        await publish(pat)
+        since = fran.frames()
+        await asyncio.gather(fresh_media(fran, [pat.user_id], since), fresh_media(pat, [fran.user_id], {}))
+        assert not fran.get(pat.user_id, "video").ended  # Fran's copy of Pat's video went on, the same track
+    finally:
+        await room.close()
