@@ -38,6 +38,8 @@ log = logging.getLogger("haven.media")
 ANSWER_TIMEOUT = 10.0  # a member that does not answer an offer within this long gets it again
 SETTLE = 0.05  # changes arriving together (a member joining publishes two streams) make one offer
 WRITE_LIMIT = 256 * 1024  # bytes a subscriber's socket may hold before its packets are dropped
+START_BITRATE = 600_000  # what the forwarder first tells a publisher it may send of video (REMB)
+MAX_BITRATE = 1_500_000
 RECEIVE_LIMIT = 256  # datagrams from a member waiting for the forwarder (about 2.5 s of its audio and video)
 Deliver = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -51,6 +53,15 @@ def _preferences(kind: str) -> list[Any]:
     capabilities = RTCRtpReceiver.getCapabilities(kind)
     assert capabilities is not None
     return [c for c in capabilities.codecs if c.mimeType.lower() == wanted]
+
+
+def next_estimate(estimate: int, loss: float) -> int:
+    """Loss-based control of a publisher's video bitrate: back off with heavy loss, grow slowly without."""
+    if loss > 0.10:
+        return max(100_000, int(estimate * (1 - 0.5 * loss)))
+    if loss < 0.02:
+        return min(MAX_BITRATE, int(estimate * 1.08))
+    return estimate
 
 
 def _identity(offer: offers.Offer) -> tuple[str | None, tuple[str, ...]]:
@@ -103,6 +114,7 @@ class MemberLink:
         self._feedback_ssrc = 0
         self._relayed: set[asyncio.Future[None]] = set()
         self.dropped_on_arrival = 0
+        self.estimate = START_BITRATE
         self._task = asyncio.create_task(self._negotiate(), name=f"forwarder-link-{user_id}")
         self.closed = False
 
@@ -347,6 +359,17 @@ class MemberLink:
         ssrc = self.publisher_ssrc(kind)
         if ssrc is not None:
             self.send_rtcp(rtp.pli(self._feedback_ssrc, ssrc))
+
+    def report(self) -> None:
+        """Tell the member how much video it may send (REMB), from the loss seen on its upload: a browser without
+        transport-wide feedback takes this as its estimate, and would otherwise stay at its starting bitrate."""
+        source = next((s for s in self.sources.values() if s.kind == "video"), None)
+        if source is None or source.publisher_ssrc is None:
+            return
+        loss = source.window_loss()
+        if loss is not None:
+            self.estimate = next_estimate(self.estimate, loss)
+        self.send_rtcp(rtp.remb(self._feedback_ssrc, self.estimate, [source.publisher_ssrc]))
 
     def _send(self, data: bytes) -> bool:
         assert self._ice is not None

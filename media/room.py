@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from media.counters import Counters
 from media import offers
+from media.counters import Counters
 from media.errors import invalid
 from media.link import MemberLink
 from media.network import MediaNetwork
@@ -28,6 +28,7 @@ from rooms.model import Member, Role
 
 log = logging.getLogger("haven.media")
 SPEAKER_TICK = 0.25
+REPORT_TICKS = 4  # a bitrate report to each publisher every fourth tick: once a second
 Send = Callable[[str, str, dict[str, Any]], Awaitable[None]]  # (peer id or "room", event, data)
 
 
@@ -189,8 +190,13 @@ class ForwardedRoom:
     # -- active speakers ---------------------------------------------------------------------------------
 
     async def _watch_speakers(self) -> None:
+        ticks = 0
         while True:
             await asyncio.sleep(SPEAKER_TICK)
+            ticks += 1
+            if ticks % REPORT_TICKS == 0:
+                for link in list(self.links.values()):
+                    link.report()
             heard: dict[str, tuple[int, int]] = {}
             for user_id, streams in self.sources.items():
                 audio = streams.get("audio")

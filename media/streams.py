@@ -60,6 +60,9 @@ class Source:
     _keyframe_asked_at: float = -1e9
     _sr_ntp: int | None = None
     _sr_rtp: int = 0
+    _window_first: int | None = None  # sequence numbers seen from the publisher since the last loss report
+    _window_last: int = 0
+    _window_count: int = 0
 
     @property
     def video(self) -> bool:
@@ -67,6 +70,10 @@ class Source:
 
     def receive(self, data: bytes, header: rtp.Header) -> None:
         """One decrypted packet from the publisher: forwarded to every sink that may have it."""
+        if self._window_first is None:
+            self._window_first = header.sequence
+        self._window_last = header.sequence
+        self._window_count += 1
         if not self.allowed:
             return
         if header.payload_start >= header.payload_end:
@@ -165,6 +172,15 @@ class Source:
             )
             if sink.outlet.send_rtp(packet):
                 self.counters.retransmitted += 1
+
+    def window_loss(self) -> float | None:
+        """The share of the publisher's packets lost on the way in since the last call (None: too few to tell)."""
+        if self._window_first is None or self._window_count < 20:
+            return None
+        expected = ((self._window_last - self._window_first) & 0xFFFF) + 1
+        loss = max(0.0, 1.0 - self._window_count / expected)
+        self._window_first, self._window_count = None, 0
+        return loss
 
     def sender_report(self, ntp: int, rtp_timestamp: int) -> None:
         """The publisher's clock mapping, re-expressed in every subscriber's stream."""

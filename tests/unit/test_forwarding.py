@@ -237,3 +237,23 @@ async def test_with_a_video_limit_only_facilitators_and_the_latest_speakers_are_
         assert not room.sources["u3"]["video"].allowed
     finally:
         await room.close()
+
+
+def test_a_publishers_bitrate_follows_the_loss_on_its_upload() -> None:
+    from media.link import MAX_BITRATE, next_estimate
+
+    assert next_estimate(600_000, 0.0) > 600_000
+    assert next_estimate(MAX_BITRATE, 0.0) == MAX_BITRATE
+    assert next_estimate(600_000, 0.05) == 600_000
+    assert next_estimate(600_000, 0.4) == 480_000
+    video, _ = source()
+    for seq in (10, 11, 13, 14, *range(15, 35)):  # 12 never arrived: 1 of 25 lost
+        data = packet(seq=seq)
+        video.receive(data, rtp.Header.read(data))  # type: ignore[arg-type]
+    assert video.window_loss() == 1 - 24 / 25
+    assert video.window_loss() is None  # a fresh window, too few packets yet
+    remb = rtp.remb(1, 1_500_000, [0xABCD])
+    _, _, _, _, _, name, count, exp_high, mantissa_low = struct.unpack_from("!BBHII4sBBH", remb)
+    mantissa = ((exp_high & 0x03) << 16) | mantissa_low
+    assert (name, count, mantissa << (exp_high >> 2)) == (b"REMB", 1, 1_500_000)
+    assert remb.endswith(struct.pack("!I", 0xABCD))
