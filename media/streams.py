@@ -19,7 +19,10 @@ from media.counters import Counters
 
 _HEAD = struct.Struct("!BBHII")
 HISTORY = 512  # video packets kept to answer a subscriber's NACK: about 3 s at 500 kbps
-KEYFRAME_REQUEST_INTERVAL = 0.5  # at most one key frame request to a publisher per stream in this many seconds
+# Key frame requests to a publisher, per stream: one at a time (another only once the key frame came, or after
+# KEYFRAME_RETRY if it did not), and never two within KEYFRAME_MIN_INTERVAL, however many subscribers ask.
+KEYFRAME_RETRY = 0.5
+KEYFRAME_MIN_INTERVAL = 0.1
 RESTART_GAP = {"audio": 960, "video": 3000}  # timestamp step across a publisher's restart: one frame
 
 
@@ -58,6 +61,7 @@ class Source:
     _last_timestamp: int | None = None  # the latest forwarded timestamp
     _history: list[tuple[int, bytes] | None] = field(default_factory=lambda: [None] * HISTORY)
     _keyframe_asked_at: float = -1e9
+    _keyframe_seen_at: float = -1e9
     _sr_ntp: int | None = None
     _sr_rtp: int = 0
     _window_first: int | None = None  # sequence numbers seen from the publisher since the last loss report
@@ -81,6 +85,8 @@ class Source:
         if header.ssrc != self._publisher_ssrc:
             self._restart(header)
         keyframe = self.video and rtp.vp8_keyframe_start(data, header)
+        if keyframe:
+            self._keyframe_seen_at = self.clock()
         self.sequence = sequence = (self.sequence + 1) & 0xFFFF
         timestamp = (header.timestamp + self._offset) & 0xFFFFFFFF
         self._last_timestamp = timestamp
@@ -147,12 +153,15 @@ class Source:
             self.ask_keyframe()
         self.allowed = allowed
 
-    def ask_keyframe(self, *, force: bool = False) -> None:
+    def ask_keyframe(self) -> None:
         now = self.clock()
-        if force or now - self._keyframe_asked_at >= KEYFRAME_REQUEST_INTERVAL:
-            self._keyframe_asked_at = now
-            self.counters.keyframe_requests += 1
-            self.request_keyframe()
+        since_asked = now - self._keyframe_asked_at
+        outstanding = self._keyframe_asked_at > self._keyframe_seen_at
+        if since_asked < KEYFRAME_MIN_INTERVAL or (outstanding and since_asked < KEYFRAME_RETRY):
+            return  # one is on its way
+        self._keyframe_asked_at = now
+        self.counters.keyframe_requests += 1
+        self.request_keyframe()
 
     def resend(self, sink: Sink, lost: tuple[int, ...]) -> None:
         """Answer a subscriber's NACK from the packets kept; what is no longer kept is left to a key frame."""

@@ -257,3 +257,25 @@ def test_a_publishers_bitrate_follows_the_loss_on_its_upload() -> None:
     mantissa = ((exp_high & 0x03) << 16) | mantissa_low
     assert (name, count, mantissa << (exp_high >> 2)) == (b"REMB", 1, 1_500_000)
     assert remb.endswith(struct.pack("!I", 0xABCD))
+
+
+def test_key_frame_requests_go_one_at_a_time_however_many_subscribers_ask() -> None:
+    now = [0.0]
+    asked: list[float] = []
+    video = Source("p", "video", Counters(), request_keyframe=lambda: asked.append(now[0]), clock=lambda: now[0])
+
+    def at(t: float) -> None:
+        now[0] = t
+        video.ask_keyframe()
+
+    at(0.0)
+    at(0.05)  # within the minimum interval
+    at(0.2)  # the first is still on its way
+    now[0] = 0.3
+    key = packet(payload=b"\x10\x00k")
+    video.receive(key, rtp.Header.read(key))  # type: ignore[arg-type]
+    at(0.35)  # it came: a new subscriber's request goes at once
+    at(0.4)
+    at(0.9)  # not answered within the retry time: asked again
+    assert asked == [0.0, 0.35, 0.9]
+    assert video.counters.keyframe_requests == 3
