@@ -36,7 +36,7 @@ from media.streams import Sink, Source
 
 log = logging.getLogger("haven.media")
 ANSWER_TIMEOUT = 10.0  # a member that does not answer an offer within this long gets it again
-SETTLE = 0.05  # changes arriving together (a member joining publishes two streams) make one offer
+SETTLE = 0.02  # changes arriving together (a member joining publishes two streams) make one offer
 WRITE_LIMIT = 256 * 1024  # bytes a subscriber's socket may hold before its packets are dropped
 START_BITRATE = 600_000  # what the forwarder first tells a publisher it may send of video (REMB)
 MAX_BITRATE = 1_500_000
@@ -78,7 +78,8 @@ class Outgoing:
     source: Source
     transceiver: RTCRtpTransceiver
     ssrc: int
-    sink: Sink | None = None
+    sink: Sink | None = None  # made once the member has answered the offer with this stream
+    attached: bool = False  # flowing: the member answered and its connection is up
 
 
 class MemberLink:
@@ -115,6 +116,7 @@ class MemberLink:
         self._relayed: set[asyncio.Future[None]] = set()
         self.dropped_on_arrival = 0
         self.estimate = START_BITRATE
+        self.pc.on("connectionstatechange", self._connection_changed)
         self._task = asyncio.create_task(self._negotiate(), name=f"forwarder-link-{user_id}")
         self.closed = False
 
@@ -249,12 +251,25 @@ class MemberLink:
         return any(out.sink is None for out in self.outgoing.values())
 
     def _start_sinks(self) -> None:
-        """The member has the offer with these streams: they may flow now (video from a key frame)."""
+        """The member has the offer with these streams: they may flow (video from a key frame) once the
+        connection is up; asking publishers for key frames before would only waste them."""
         assert self.offer is not None
         for out in self.outgoing.values():
             if out.sink is None:
                 out.sink = Sink(self, out.ssrc, self.offer.payload_types.get(out.source.kind, 0))
+        self._attach_ready()
+
+    def _attach_ready(self) -> None:
+        if self._dtls is None or self._dtls._state is not State.CONNECTED:
+            return
+        for out in self.outgoing.values():
+            if out.sink is not None and not out.attached:
+                out.attached = True
                 out.source.attach(out.sink)
+
+    def _connection_changed(self) -> None:
+        if self.pc.connectionState == "connected":
+            self._attach_ready()
 
     def _as_member_numbers(self, text: str) -> str:
         assert self.offer is not None
@@ -335,7 +350,7 @@ class MemberLink:
                     source.sender_report(ntp, timestamp)
         for item in rtp.feedback(data):
             out = self.outgoing.get(item.media_ssrc)
-            if out is None or out.sink is None:
+            if out is None or out.sink is None or not out.attached:
                 continue
             if item.keyframe:
                 out.source.ask_keyframe()
