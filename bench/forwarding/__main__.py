@@ -1,0 +1,7 @@
+"""``python -m bench.forwarding``: see ``bench/forwarding/bench.py``."""
+
+import sys
+
+from bench.forwarding.bench import main
+
+sys.exit(main())
