@@ -36,6 +36,7 @@ def read(text: str, kind: str) -> Offer:
     if not media or len(description.media) > MAX_SECTIONS:
         raise invalid(f"The {kind} must carry between 1 and {MAX_SECTIONS} audio or video sections.")
     offer = Offer(description)
+    sending: set[str] = set()
     for section in media:
         if section.port == 0:
             continue  # a rejected or stopped section
@@ -48,8 +49,12 @@ def read(text: str, kind: str) -> Offer:
         offer.payload_types.setdefault(section.kind, codec.payloadType)
         for extension in section.rtp.headerExtensions:
             offer.extensions.setdefault(extension.uri, extension.id)
-        if section.direction in ("sendrecv", "sendonly") and section.ssrc and section.kind not in offer.ssrcs:
-            offer.ssrcs[section.kind] = section.ssrc[0].ssrc
+        if section.direction in ("sendrecv", "sendonly"):
+            if section.kind in sending:
+                raise invalid(f"A member sends one {section.kind} stream to the forwarder, not several.")
+            sending.add(section.kind)
+            if section.ssrc:
+                offer.ssrcs[section.kind] = section.ssrc[0].ssrc
     return offer
 
 

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from aiortc import RTCConfiguration, RTCPeerConnection
 
 from signaling.mount import SIGNALING
 from tests.media.test_forwarded_room import WITHIN, make_room, publish, settings  # noqa: F401 - the fixture
@@ -133,5 +134,27 @@ async def test_a_member_that_opens_a_new_connection_carries_on_under_the_same_tr
         since = fran.frames()
         await asyncio.gather(fresh_media(fran, [pat.user_id], since), fresh_media(pat, [fran.user_id], {}))
         assert not fran.get(pat.user_id, "video").ended  # Fran's copy of Pat's video went on, the same track
+    finally:
+        await room.close()
+
+
+async def test_an_offer_sending_two_cameras_is_refused_and_the_member_may_offer_again(
+    api: Api, admin: str, client: TestClient[Any, Any]
+) -> None:
+    room = await make_room(api, admin, client, participants=0, lobby_enabled=False)
+    try:
+        fran = await room.enter(room.facilitator)
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        try:
+            for kind in ("audio", "video", "video"):
+                pc.addTransceiver(kind, direction="sendonly")
+            await pc.setLocalDescription(await pc.createOffer())
+            refused = await fran.signaling.call(
+                "rtc:signal", {"to": fran.forwarder_id, "type": "offer", "sdp": pc.localDescription.sdp}
+            )
+        finally:
+            await pc.close()
+        assert refused["error"]["code"] == "invalid_request", refused
+        await publish(fran)  # one camera and one microphone: accepted
     finally:
         await room.close()
