@@ -38,6 +38,15 @@ _REFUSALS: dict[str, type[RoomError]] = {
     "not_authorized": NotAuthorized,
 }
 Moved = Callable[[str], Awaitable[None]]
+# Renew a lease that is ours or has lapsed; leave another node's alone. KEYS[1] lease; ARGV: ours, seconds.
+_RENEW = """
+local current = redis.call('GET', KEYS[1])
+if current == false or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+  return 1
+end
+return 0
+"""
 
 
 class ClusterPlane:
@@ -48,6 +57,7 @@ class ClusterPlane:
         self.local = local
         self.mesh_limit = local.mesh_limit
         self.moved: Moved | None = None
+        self.refresh: Moved | None = None
         self._seen: dict[str, str] = {}  # room id -> the forwarder peer id this node last announced
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -58,9 +68,10 @@ class ClusterPlane:
     def _channel(self, node_id: str) -> str:
         return f"{self.prefix}media:node:{node_id}"
 
-    def connect(self, send: Any, moved: Moved) -> None:
+    def connect(self, send: Any, moved: Moved, refresh: Moved) -> None:
         self.local.connect(send, self._moved_here)
         self.moved = moved
+        self.refresh = refresh
 
     async def _moved_here(self, room_id: str) -> None:
         """One of this node's workers died: its room takes a new forwarder peer id here, and the lease says so."""
@@ -182,8 +193,13 @@ class ClusterPlane:
                 if future is not None and not future.done():
                     future.set_result(message)
             elif op == "sync":
-                document = message.get("room")
-                await self.local.sync(message["room_id"], None if document is None else from_document(document))
+                # Messages between nodes may arrive out of order: the room as stored now is what counts.
+                if self.refresh is not None:
+                    await self.refresh(message["room_id"])
+                else:
+                    document = message.get("room")
+                    room = None if document is None else from_document(document)
+                    await self.local.sync(message["room_id"], room)
             elif op == "signal":
                 await self._serve_signal(message)
         except Exception:
@@ -204,14 +220,28 @@ class ClusterPlane:
     async def _renew(self) -> None:
         while True:
             await asyncio.sleep(RENEW_SECONDS)
+            kept: list[str] = []
             for room_id in self.local.serving():
+                try:
+                    if await self._keep(room_id):
+                        kept.append(room_id)
+                    else:
+                        # Another node serves the room now (this one was too slow to renew): let it go here.
+                        await self.local.sync(room_id, None)
+                except Exception:
+                    log.warning("renewing a room's forwarder lease failed", extra={"room_id": room_id})
+            # Changes other nodes sent here travel by pub/sub, which may lose one: the rooms served here are synced
+            # again from the stored state, so a removal or mute lost on the way holds within seconds.
+            if self.refresh is not None and kept:
                 with contextlib.suppress(Exception):
-                    mine = f"{self.node_id} {self.local.room_peer(room_id)}"
-                    key = self._lease_key(room_id)
-                    value = await self.redis.get(key)
-                    text = value.decode() if isinstance(value, bytes) else value
-                    if text in (None, mine):
-                        await self.redis.set(key, mine, ex=LEASE_SECONDS)
+                    async with asyncio.timeout(RENEW_SECONDS):
+                        await asyncio.gather(*(self.refresh(r) for r in kept), return_exceptions=True)
+
+    async def _keep(self, room_id: str) -> bool:
+        """Renew this node's lease on the room (atomically: only while it is still ours, or lapsed)."""
+        mine = f"{self.node_id} {self.local.room_peer(room_id)}"
+        kept = await self.redis.eval(_RENEW, 1, self._lease_key(room_id), mine, str(LEASE_SECONDS))
+        return bool(kept)
 
     async def _watch(self) -> None:
         while True:

@@ -7,6 +7,7 @@ offers, who is speaking) goes out through ``send``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -37,6 +38,7 @@ class Forwarder:
         self.clock = clock
         self.counters = Counters()
         self.rooms: dict[str, ForwardedRoom] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     def _room(self, room_id: str, peer_id: str) -> ForwardedRoom:
         room = self.rooms.get(room_id)
@@ -57,8 +59,17 @@ class Forwarder:
             self.rooms[room_id] = room
         return room
 
+    def _lock(self, room_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(room_id, asyncio.Lock())
+
     async def sync(self, room_id: str, peer_id: str, seats: list[Seat] | None) -> None:
-        """The room's members now; ``None`` ends the room's media."""
+        """The room's members now; ``None`` ends the room's media. One request at a time per room."""
+        async with self._lock(room_id):
+            await self._sync(room_id, peer_id, seats)
+        if seats is None and room_id not in self.rooms and not self._lock(room_id).locked():
+            self._locks.pop(room_id, None)
+
+    async def _sync(self, room_id: str, peer_id: str, seats: list[Seat] | None) -> None:
         room = self.rooms.get(room_id)
         if seats is None:
             if room is not None:
@@ -71,10 +82,11 @@ class Forwarder:
         await self._room(room_id, peer_id).sync(seats)
 
     async def signal(self, room_id: str, peer_id: str, seat: Seat, payload: dict[str, Any]) -> None:
-        room = self.rooms.get(room_id)
-        if room is None or room.peer_id != peer_id:
-            raise NotAuthorized("You can only signal to peers in your room or call.")
-        await room.signal(seat, payload)
+        async with self._lock(room_id):
+            room = self.rooms.get(room_id)
+            if room is None or room.peer_id != peer_id:
+                raise NotAuthorized("You can only signal to peers in your room or call.")
+            await room.signal(seat, payload)
 
     def stats(self) -> dict[str, int]:
         return {
@@ -86,3 +98,4 @@ class Forwarder:
     async def close(self) -> None:
         for room_id in list(self.rooms):
             await self.sync(room_id, "", None)
+        self._locks.clear()

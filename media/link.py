@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pylibsrtp
 from aioice.ice import Connection, StunProtocol
 from aiortc import (
     RTCBundlePolicy,
@@ -163,6 +164,8 @@ class MemberLink:
             parsed = candidate_from_sdp(text.removeprefix("candidate:"))
         except Exception as exc:
             raise invalid("The ICE candidate is not valid.") from exc
+        if parsed.ip.endswith(".local"):
+            return  # an mDNS name: resolving it would hold the room's requests for a second; host candidates suffice
         parsed.sdpMid = candidate.get("sdpMid")
         parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
         if self.pc.remoteDescription is None:
@@ -215,37 +218,42 @@ class MemberLink:
             await self._wake.wait()
             await asyncio.sleep(SETTLE)
             self._wake.clear()
-            async with self._lock:
-                if self.pc.remoteDescription is None or self.pc.signalingState != "stable":
-                    continue
-                if not self._changes() and not self._unanswered():
-                    continue
-                offer = await self.pc.createOffer()
-                await self.pc.setLocalDescription(offer)
-                text = self._as_member_numbers(self.pc.localDescription.sdp)
-                self._answer = asyncio.get_running_loop().create_future()
+            try:
+                await self._offer_changes()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Logged and survived: the next change (or the next answer) tries again.
+                log.exception("negotiating with a member failed", extra={"user_id": self.user_id})
+                self._answer = None
+
+    async def _offer_changes(self) -> None:
+        async with self._lock:
+            if self.pc.remoteDescription is None or self.pc.signalingState != "stable":
+                return
+            if not self._changes() and not self._unanswered():
+                return
+            offer = await self.pc.createOffer()
+            await self.pc.setLocalDescription(offer)
+            text = self._as_member_numbers(self.pc.localDescription.sdp)
+        # aiortc cannot take an offer back, so until the member answers it, it is sent again every ANSWER_TIMEOUT.
+        while True:
+            self._answer = asyncio.get_running_loop().create_future()
             await self.deliver({"type": "offer", "sdp": text})
             try:
-                answer = await asyncio.wait_for(self._answer, ANSWER_TIMEOUT)
+                answer = await asyncio.wait_for(asyncio.shield(self._answer), ANSWER_TIMEOUT)
             except TimeoutError:
                 log.warning("a member did not answer the forwarder's offer", extra={"user_id": self.user_id})
-                self._answer = None
-                await self.deliver({"type": "offer", "sdp": text})
-                self._answer = asyncio.get_running_loop().create_future()
-                try:
-                    answer = await asyncio.wait_for(self._answer, ANSWER_TIMEOUT)
-                except TimeoutError:
-                    self._answer = None
-                    continue
+                continue
             async with self._lock:
                 try:
                     await self.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
                 except Exception:
                     log.warning("a member's answer could not be applied", extra={"user_id": self.user_id})
-                    self._answer = None
                     continue
                 self._answer = None
                 self._start_sinks()
+                return
 
     def _unanswered(self) -> bool:
         return any(out.sink is None for out in self.outgoing.values())
@@ -256,8 +264,18 @@ class MemberLink:
         assert self.offer is not None
         for out in self.outgoing.values():
             if out.sink is None:
-                out.sink = Sink(self, out.ssrc, self.offer.payload_types.get(out.source.kind, 0))
+                out.sink = Sink(self, out.ssrc, self._negotiated_payload_type(out))
         self._attach_ready()
+
+    def _negotiated_payload_type(self, out: Outgoing) -> int:
+        """The number the member's answer gave the stream's codec (its own, or the forwarder's when the member
+        offered none for that kind, such as a member without a camera)."""
+        wanted = offers.FORWARDED_CODECS[out.source.kind]
+        codec = next((c for c in out.transceiver._codecs if c.mimeType.lower() == wanted), None)
+        if codec is not None and codec.payloadType is not None:
+            return int(codec.payloadType)
+        assert self.offer is not None
+        return self.offer.payload_types.get(out.source.kind, 0)
 
     def _attach_ready(self) -> None:
         if self._dtls is None or self._dtls._state is not State.CONNECTED:
@@ -359,16 +377,30 @@ class MemberLink:
 
     # -- sending ---------------------------------------------------------------------------------------
 
+    @property
+    def connected(self) -> bool:
+        dtls = self._dtls
+        return dtls is not None and dtls._state is State.CONNECTED
+
     def send_rtp(self, packet: bytes) -> bool:
         dtls = self._dtls
         if dtls is None or dtls._state is not State.CONNECTED:
             return False
-        return self._send(dtls._tx_srtp.protect(packet))
+        try:
+            return self._send(dtls._tx_srtp.protect(packet))
+        except (ValueError, pylibsrtp.Error):
+            return False  # a packet SRTP will not take: dropped here, never raised into a receive loop
 
     def send_rtcp(self, packet: bytes) -> None:
         dtls = self._dtls
         if dtls is not None and dtls._state is State.CONNECTED:
-            self._send(dtls._tx_srtp.protect_rtcp(packet))
+            with contextlib.suppress(ValueError, pylibsrtp.Error):
+                self._send(dtls._tx_srtp.protect_rtcp(packet))
+
+    def ask_resend(self, kind: str, sequences: list[int]) -> None:
+        ssrc = self.publisher_ssrc(kind)
+        if ssrc is not None:
+            self.send_rtcp(rtp.nack(self._feedback_ssrc, ssrc, sequences))
 
     def ask_keyframe(self, kind: str) -> None:
         ssrc = self.publisher_ssrc(kind)
@@ -412,8 +444,11 @@ class MemberLink:
         for ssrc, out in list(self.outgoing.items()):
             self._end(ssrc, out)
         self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._task
         if self._answer is not None and not self._answer.done():
             self._answer.cancel()
-        await self.pc.close()
+        try:
+            await self.pc.close()
+        except Exception:
+            log.exception("closing a member's connection failed", extra={"user_id": self.user_id})

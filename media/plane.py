@@ -25,7 +25,7 @@ class LocalPlane:
         self._key = secrets.token_bytes(16)
         self._forwarder: Forwarder | None = None
 
-    def connect(self, send: Any, moved: Any = None) -> None:
+    def connect(self, send: Any, moved: Any = None, refresh: Any = None) -> None:
         self._forwarder = Forwarder(network=self.network, send=send, video_limit=self.video_limit)
 
     async def start(self) -> None:

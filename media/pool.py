@@ -29,6 +29,8 @@ from rooms.model import Member, Room
 
 log = logging.getLogger("haven.media")
 REQUEST_TIMEOUT = 10.0
+RESTART_BACKOFF = 2.0
+OUTBOX_LIMIT = 1024  # a worker's messages to members waiting to be emitted
 _REFUSALS: dict[str, type[RoomError]] = {
     "invalid_request": InvalidMedia,
     "unsupported_media": UnsupportedMedia,
@@ -54,13 +56,18 @@ class WorkerProcess:
         self.dead = False
         self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.task: asyncio.Task[None] | None = None
+        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.courier: asyncio.Task[None] | None = None
 
     @property
     def label(self) -> str:
         return f"w{self.index}g{self.generation}"
 
     async def request(self, message: dict[str, Any]) -> dict[str, Any]:
-        await asyncio.wait_for(self.ready.wait(), REQUEST_TIMEOUT)
+        try:
+            await asyncio.wait_for(self.ready.wait(), REQUEST_TIMEOUT)
+        except TimeoutError as exc:
+            raise NegotiationConflict("The room's forwarder is starting; try again.") from exc
         if self.dead or self.writer is None:
             raise NegotiationConflict("The room's forwarder restarted; the room will be told where it is now.")
         request_id = secrets.token_hex(8)
@@ -90,7 +97,7 @@ class WorkerPool:
         self._closing = False
         self.retired: dict[str, dict[str, int]] = {}  # counters of workers that died, so totals never go back
 
-    def connect(self, send: Send, moved: Moved | None = None) -> None:
+    def connect(self, send: Send, moved: Moved | None = None, refresh: Moved | None = None) -> None:
         self._send = send
         self._moved = moved
 
@@ -174,6 +181,7 @@ class WorkerPool:
 
     async def _run(self, worker: WorkerProcess) -> None:
         """Start the worker, serve its messages until it exits, then move its rooms and start its replacement."""
+        started = asyncio.get_running_loop().time()
         ours, theirs = socket.socketpair()
         try:
             worker.process = await asyncio.create_subprocess_exec(
@@ -186,14 +194,19 @@ class WorkerPool:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
             )
+            reader, worker.writer = await asyncio.open_unix_connection(sock=ours)
+        except Exception:
+            log.exception("a forwarder worker could not be started", extra={"worker": worker.label})
+            ours.close()
+            await self._lost(worker, started)
+            return
         finally:
             theirs.close()
-        reader, worker.writer = await asyncio.open_unix_connection(sock=ours)
         worker.ready.set()
         try:
             while True:
                 message = await ipc.read(reader)
-                await self._handle(worker, message)
+                self._handle(worker, message)
         except ipc.ChannelClosed:
             pass
         except asyncio.CancelledError:
@@ -206,23 +219,35 @@ class WorkerPool:
                 with contextlib.suppress(ProcessLookupError):
                     worker.process.kill()
             await worker.process.wait()
-        await self._lost(worker)
+        await self._lost(worker, started)
 
-    async def _handle(self, worker: WorkerProcess, message: dict[str, Any]) -> None:
+    def _handle(self, worker: WorkerProcess, message: dict[str, Any]) -> None:
         op = message.get("op")
         if op == "reply":
             future = worker.pending.get(str(message.get("id")))
             if future is not None and not future.done():
                 future.set_result(message)
         elif op == "send" and self._send is not None:
-            try:
-                await self._send(message["room_id"], message["to"], message["event"], message["data"])
-            except Exception:
-                log.exception("delivering a forwarder message failed")
+            # In order, without holding up the worker's replies behind a slow delivery; bounded, like any queue.
+            if worker.outbox.qsize() >= OUTBOX_LIMIT:
+                log.warning("a forwarder's messages to members are not going out; dropping one")
+                return
+            worker.outbox.put_nowait(message)
+            if worker.courier is None or worker.courier.done():
+                worker.courier = asyncio.create_task(self._deliver(worker), name=f"haven-media-out-{worker.label}")
         elif op == "stats":
             worker.stats = dict(message.get("stats") or {})
 
-    async def _lost(self, worker: WorkerProcess) -> None:
+    async def _deliver(self, worker: WorkerProcess) -> None:
+        while not worker.outbox.empty():
+            message = worker.outbox.get_nowait()
+            try:
+                assert self._send is not None
+                await self._send(message["room_id"], message["to"], message["event"], message["data"])
+            except Exception:
+                log.exception("delivering a forwarder message failed")
+
+    async def _lost(self, worker: WorkerProcess, started: float) -> None:
         worker.dead = True
         worker.ready.set()
         for future in worker.pending.values():
@@ -231,6 +256,8 @@ class WorkerPool:
         if self._closing:
             return
         log.warning("a forwarder worker exited; moving its rooms", extra={"worker": worker.label})
+        if asyncio.get_running_loop().time() - started < RESTART_BACKOFF:
+            await asyncio.sleep(RESTART_BACKOFF)  # one that dies at once is not restarted in a tight loop
         totals = self.retired.setdefault(str(worker.index), {})
         for name, value in worker.stats.items():
             if name not in GAUGES:

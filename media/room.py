@@ -80,7 +80,7 @@ class ForwardedRoom:
         self.seats = {seat.user_id: seat for seat in seats}
         for user_id, link in list(self.links.items()):
             seat = self.seats.get(user_id)
-            if seat is None or seat.peer_id != link.peer_id:
+            if (seat is None or seat.peer_id != link.peer_id) and self.links.get(user_id) is link:
                 await self._drop(user_id)
         self._apply_policy()
 
@@ -156,10 +156,14 @@ class ForwardedRoom:
         streams = self.sources.setdefault(link.user_id, {})
         for kind in ("audio", "video"):
             ask = functools.partial(link.ask_keyframe, kind)
+            again = functools.partial(link.ask_resend, kind)
             if link.uploads.get(kind) and kind in streams:
-                streams[kind].request_keyframe = ask  # the same stream, from a new connection of the member
+                # The same stream, from a new connection of the member.
+                streams[kind].request_keyframe, streams[kind].request_resend = ask, again
             elif link.uploads.get(kind):
-                streams[kind] = Source(link.user_id, kind, self.counters, request_keyframe=ask, clock=self.clock)
+                streams[kind] = Source(
+                    link.user_id, kind, self.counters, request_keyframe=ask, clock=self.clock, request_resend=again
+                )
             elif not link.uploads.get(kind) and kind in streams:
                 del streams[kind]
         link.sources = {

@@ -26,6 +26,7 @@ RTCP_PSFB = 206
 PSFB_PLI = 1
 PSFB_FIR = 4
 RTPFB_NACK = 1
+MAX_LOST = 64  # packets one RTCP packet from a subscriber may ask to have re-sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +173,24 @@ def sender_report(ssrc: int, ntp: int, rtp_timestamp: int, packets: int, octets:
     )
 
 
+def nack(sender_ssrc: int, media_ssrc: int, sequences: list[int]) -> bytes:
+    """A generic NACK (RFC 4585): asks the publisher of ``media_ssrc`` to send these packets again."""
+    items: list[bytes] = []
+    pending = sorted(set(sequences))
+    while pending:
+        first = pending.pop(0)
+        mask = 0
+        for later in list(pending):
+            distance = (later - first) & 0xFFFF
+            if 1 <= distance <= 16:
+                mask |= 1 << (distance - 1)
+                pending.remove(later)
+        items.append(struct.pack("!HH", first, mask))
+    return struct.pack("!BBHII", 0x80 | RTPFB_NACK, RTCP_RTPFB, 2 + len(items), sender_ssrc, media_ssrc) + b"".join(
+        items
+    )
+
+
 def bye(ssrc: int) -> bytes:
     return _BYE.pack(0x81, RTCP_BYE, 1, ssrc)
 
@@ -228,8 +247,10 @@ def feedback(data: bytes) -> list[Feedback]:
                 pid, blp = struct.unpack_from("!HH", data, j)
                 lost.append(pid)
                 lost.extend((pid + bit + 1) & 0xFFFF for bit in range(16) if blp >> bit & 1)
-            found.append(Feedback(media, lost=tuple(lost[:64])))
+            found.append(Feedback(media, lost=tuple(lost[:MAX_LOST])))
         i += length
+        if sum(len(f.lost) for f in found) >= MAX_LOST:
+            break  # a compound packet asks for at most this many: more would make a NACK an amplifier
     return found
 
 

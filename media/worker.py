@@ -44,7 +44,6 @@ class Worker:
             ice_servers=list(config.get("ice_servers") or []),
         )
         self.forwarder = Forwarder(network=network, send=self._send, video_limit=config.get("video_limit"))
-        self._rooms: dict[str, asyncio.Lock] = {}
 
     async def _send(self, room_id: str, to: str, event: str, data: dict[str, Any]) -> None:
         ipc.write(self.writer, {"op": "send", "room_id": room_id, "to": to, "event": event, "data": data})
@@ -71,26 +70,21 @@ class Worker:
     async def _serve(self, message: dict[str, Any]) -> None:
         room_id = str(message.get("room_id", ""))
         reply: dict[str, Any] = {"op": "reply", "id": message.get("id")}
-        # One request at a time per room, in the order the node sent them.
-        lock = self._rooms.setdefault(room_id, asyncio.Lock())
-        async with lock:
-            try:
-                if message["op"] == "sync":
-                    seats = message.get("seats")
-                    await self.forwarder.sync(
-                        room_id, str(message["peer_id"]), None if seats is None else [_seat(s) for s in seats]
-                    )
-                    if seats is None:
-                        self._rooms.pop(room_id, None)
-                elif message["op"] == "signal":
-                    await self.forwarder.signal(
-                        room_id, str(message["peer_id"]), _seat(message["seat"]), message["payload"]
-                    )
-            except RoomError as exc:
-                reply["error"] = {"code": exc.code, "message": exc.message}
-            except Exception:
-                log.exception("a forwarder request failed", extra={"op": message.get("op")})
-                reply["error"] = {"code": "internal_error", "message": "The forwarder failed to handle that."}
+        try:
+            if message["op"] == "sync":
+                seats = message.get("seats")
+                await self.forwarder.sync(
+                    room_id, str(message["peer_id"]), None if seats is None else [_seat(s) for s in seats]
+                )
+            elif message["op"] == "signal":
+                await self.forwarder.signal(
+                    room_id, str(message["peer_id"]), _seat(message["seat"]), message["payload"]
+                )
+        except RoomError as exc:
+            reply["error"] = {"code": exc.code, "message": exc.message}
+        except Exception:
+            log.exception("a forwarder request failed", extra={"op": message.get("op")})
+            reply["error"] = {"code": "internal_error", "message": "The forwarder failed to handle that."}
         ipc.write(self.writer, reply)
         await self.writer.drain()
 

@@ -7,6 +7,7 @@ after the write succeeded deliver what happened. The node that wins the write is
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -58,9 +59,10 @@ class GroupRooms:
         self.grace_seconds = grace_seconds
         self.clock = clock
         self.media = media
+        self._media_locks: dict[str, asyncio.Lock] = {}
         self.delivery = Delivery(sio, self._entry_for, self._media_for)
         if media is not None:
-            media.connect(self._media_send, self._media_moved)
+            media.connect(self._media_send, self._media_moved, self._media_refresh)
 
     # -- the one way state changes -------------------------------------------------------------------------
 
@@ -79,13 +81,28 @@ class GroupRooms:
         return new_room, events
 
     async def _sync_media(self, room_id: str, room: Room | None) -> None:
-        """Keep the forwarder in step with the room: who is in it and what each may send."""
+        """Keep the forwarder in step with the room: who is in it and what each may send.
+
+        Changes finish their delivery in any order, so each sync sends the room as stored now, one at a time per
+        room: an older change finishing last cannot undo a newer mute or removal at the forwarder.
+        """
         if self.media is None or (room is not None and not room.forwarded):
             return
         try:
-            await self.media.sync(room_id, room)
+            await self._media_refresh(room_id)
         except Exception:
             log.exception("updating the forwarder failed", extra={"room_id": room_id})
+
+    async def _media_refresh(self, room_id: str) -> None:
+        """Sync the forwarder with the room as stored now (also every few seconds, from the serving node)."""
+        lock = self._media_locks.setdefault(room_id, asyncio.Lock())
+        async with lock:
+            document = await self.store.read(room_id)
+            room = None if document is None else from_document(document)
+            if self.media is not None and (room is None or room.forwarded):
+                await self.media.sync(room_id, room)
+            if room is None:
+                self._media_locks.pop(room_id, None)
 
     async def _media_moved(self, room_id: str) -> None:
         """The room's forwarder changed (its node went away): place it again and tell every member where."""

@@ -198,9 +198,11 @@ class MediaPlane(Protocol):
     mesh_limit: int
     """Members a room carries as a mesh; a room with more goes through the forwarder (0: every room does)."""
 
-    def connect(self, send: MediaSend, moved: Callable[[str], Awaitable[None]]) -> None:
-        """Where the forwarder's answers, offers and speaker lists go, and who re-announces a room's media when
-        its forwarder moved (set once, before the first room)."""
+    def connect(
+        self, send: MediaSend, moved: Callable[[str], Awaitable[None]], refresh: Callable[[str], Awaitable[None]]
+    ) -> None:
+        """Where the forwarder's answers, offers and speaker lists go, who re-announces a room's media when its
+        forwarder moved, and who syncs a room again from the stored state (set once, before the first room)."""
 
     async def start(self) -> None:
         """Begin the background work (serving other nodes, keeping leases); called once the loop runs."""

@@ -34,13 +34,14 @@ def packet(
 
 
 class Outlet:
-    def __init__(self, full: bool = False) -> None:
+    def __init__(self, full: bool = False, connected: bool = True) -> None:
         self.rtp: list[bytes] = []
         self.rtcp: list[bytes] = []
         self.full = full
+        self.connected = connected
 
     def send_rtp(self, data: bytes) -> bool:
-        if self.full:
+        if self.full or not self.connected:
             return False
         self.rtp.append(data)
         return True
@@ -279,3 +280,57 @@ def test_key_frame_requests_go_one_at_a_time_however_many_subscribers_ask() -> N
     at(0.9)  # not answered within the retry time: asked again
     assert asked == [0.0, 0.35, 0.9]
     assert video.counters.keyframe_requests == 3
+
+
+def feed(video: Source, *packets: bytes) -> None:
+    for data in packets:
+        video.receive(data, rtp.Header.read(data))  # type: ignore[arg-type]
+
+
+def test_loss_and_reordering_on_the_way_in_reach_subscribers_as_they_were() -> None:
+    asked: list[list[int]] = []
+    video = Source("p", "video", Counters(), request_keyframe=lambda: None, clock=lambda: 5.0)
+    video.request_resend = asked.append
+    out = Outlet()
+    video.attach(Sink(out, ssrc=1, payload_type=96))
+    feed(video, *(packet(seq=seq, payload=b"\x10\x00k") for seq in (100, 102, 101, 103)))
+    numbers = [fields(p)[1] for p in out.rtp]
+    base = numbers[0]
+    assert [n - base for n in numbers] == [0, 2, 1, 3]  # the publisher's order and gaps, under our numbers
+    feed(video, packet(seq=105, payload=b"\x10\x00k"))  # 104 never came
+    missing = (base + 4) & 0xFFFF
+    video.resend(video.sinks[0], (missing,))
+    assert asked == [[104]]  # not kept here: asked of the publisher, in its own numbering
+    video.resend(video.sinks[0], (missing,))
+    assert asked == [[104]]  # and not again at once
+
+
+def test_nothing_from_before_a_mute_is_resent_and_nothing_too_big_is_forwarded() -> None:
+    video, _ = source()
+    out = Outlet()
+    sink = Sink(out, ssrc=1, payload_type=96)
+    video.attach(sink)
+    feed(video, packet(seq=1, payload=b"\x10\x00k"), packet(seq=2, payload=b"\x10\x01i"))
+    kept = fields(out.rtp[0])[1]
+    video.set_allowed(False)
+    video.resend(sink, (kept,))
+    assert len(out.rtp) == 2  # muted: no re-sending
+    late = Outlet()
+    video.attach(Sink(late, ssrc=2, payload_type=96))
+    video.set_allowed(True)
+    video.resend(video.sinks[1], (kept,))
+    video.resend(sink, (kept,))
+    assert late.rtp == []
+    assert len(out.rtp) == 2  # nothing from before the mute, to anyone
+    feed(video, packet(seq=3, payload=b"\x10\x00" + b"x" * 1400))
+    assert late.rtp == []  # too big for any path: not forwarded
+
+
+def test_a_subscriber_whose_connection_is_down_costs_publishers_no_key_frames() -> None:
+    video, asked = source()
+    gone = Outlet(connected=False)
+    video.attach(Sink(gone, ssrc=1, payload_type=96))
+    asked.clear()
+    feed(video, *(packet(seq=seq, payload=b"\x10\x00k") for seq in range(1, 20)))
+    assert asked == []
+    assert video.counters.packets_dropped == 0
