@@ -45,7 +45,7 @@ class LocalPlane:
         return self.room_peer(room_id)
 
     async def sync(self, room_id: str, room: Room | None) -> None:
-        seats = None if room is None else [Seat.of(m) for m in room.members if m.connected]
+        seats = None if room is None else [Seat.of(m) for m in room.members]
         await self.running.sync(room_id, self.room_peer(room_id), seats)
 
     async def signal(self, room: Room, to: str, member: Member, payload: dict[str, Any]) -> None:

@@ -135,7 +135,7 @@ class WorkerPool:
                 await worker.request({"op": "sync", "room_id": room_id, "peer_id": "", "seats": None})
             return
         peer_id = self.room_peer(room_id)
-        seats = [asdict(Seat.of(m)) for m in room.members if m.connected]
+        seats = [asdict(Seat.of(m)) for m in room.members]
         reply = await self._worker_for(room_id).request(
             {"op": "sync", "room_id": room_id, "peer_id": peer_id, "seats": seats}
         )

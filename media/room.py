@@ -80,8 +80,17 @@ class ForwardedRoom:
         self.seats = {seat.user_id: seat for seat in seats}
         for user_id, link in list(self.links.items()):
             seat = self.seats.get(user_id)
-            if (seat is None or seat.peer_id != link.peer_id) and self.links.get(user_id) is link:
+            if self.links.get(user_id) is not link or (seat is not None and seat.peer_id == link.peer_id):
+                continue
+            if seat is None:
                 await self._drop(user_id)
+            else:
+                # Back on another connection (after a drop): the old one goes; the member's streams stay, so
+                # everyone keeps the same tracks and the new connection's upload carries on in them.
+                del self.links[user_id]
+                await link.close()
+        for user_id in [u for u in self.sources if u not in self.seats]:
+            await self._drop(user_id)
         self._apply_policy()
 
     def _apply_policy(self) -> None:
@@ -181,14 +190,15 @@ class ForwardedRoom:
             )
 
     async def _drop(self, user_id: str) -> None:
+        """The member left the room: its connection closes and its streams end at everyone else."""
         link = self.links.pop(user_id, None)
-        self.sources.pop(user_id, None)
+        streams = self.sources.pop(user_id, {})
         self.speakers.forget(user_id)
         self._plan()
+        for source in streams.values():
+            for sink in list(source.sinks):
+                source.detach(sink, ended=True)
         if link is not None:
-            for source in link.sources.values():
-                for sink in list(source.sinks):
-                    source.detach(sink, ended=True)
             await link.close()
 
     # -- active speakers ---------------------------------------------------------------------------------

@@ -158,3 +158,25 @@ async def test_an_offer_sending_two_cameras_is_refused_and_the_member_may_offer_
         await publish(fran)  # one camera and one microphone: accepted
     finally:
         await room.close()
+
+
+async def test_a_member_back_on_a_new_connection_keeps_its_tracks_at_the_others(
+    api: Api, admin: str, client: TestClient[Any, Any]
+) -> None:
+    room = await make_room(api, admin, client, participants=1, lobby_enabled=False)
+    try:
+        fran, pat = await room.enter(room.facilitator), await room.enter(room.participants[0])
+        await publish(fran, pat)
+        await asyncio.gather(fresh_media(fran, [pat.user_id], {}), fresh_media(pat, [fran.user_id], {}))
+        sections = fran.pc.remoteDescription.sdp.count("m=")  # type: ignore[union-attr]
+        # Pat's network drops: the Socket.IO connection and the media go; Pat comes back on a new connection.
+        await pat.close_media()
+        await pat.signaling.close()
+        back = await room.enter(room.participants[0])
+        await publish(back)
+        since = fran.frames()
+        await asyncio.gather(fresh_media(fran, [pat.user_id], since), fresh_media(back, [fran.user_id], {}))
+        assert not fran.get(pat.user_id, "video").ended  # the same tracks went on
+        assert fran.pc.remoteDescription.sdp.count("m=") == sections  # type: ignore[union-attr]
+    finally:
+        await room.close()
