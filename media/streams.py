@@ -18,7 +18,7 @@ from media import rtp
 from media.counters import Counters
 
 _HEAD = struct.Struct("!BBHII")
-MAX_PACKET = 1300  # bytes of RTP the forwarder sends on (browsers keep to about 1200; SRTP takes up to 1356)
+MAX_PACKET = 1356  # bytes of RTP the forwarder can send on: what SRTP protects (1500 less its 144-byte trailer room)
 HISTORY = 512  # video packets kept to answer a subscriber's NACK: about 3 s at 500 kbps
 # Key frame requests to a publisher, per stream: one at a time (another only once the key frame came, or after
 # KEYFRAME_RETRY if it did not), and never two within KEYFRAME_MIN_INTERVAL, however many subscribers ask.
