@@ -145,8 +145,8 @@ export class ForwarderLink {
     for (const kind of KINDS) {
       const track = liveTrack(stream, kind);
       if (!track) continue;
-      // sendrecv, though nothing comes back on these sections (the forwarder adds a section per stream it sends):
-      // the contract allows sendonly too, but Haven's forwarder reads a sendonly section as no upload at all.
+      // sendrecv, though nothing comes back on these sections (the forwarder adds a section per stream it sends);
+      // sendonly would do as well.
       const transceiver = this.pc.addTransceiver(track, { direction: "sendrecv", streams: [stream] });
       forceCodecs(transceiver, kind);
       if (kind === "video") this.videoSender = transceiver.sender;

@@ -17,6 +17,8 @@ export const title = "Group room";
 export const requiresAuth = true;
 
 const ACK_TIMEOUT_MS = 10000;
+const RECONNECT_DELAY_MS = 2000; // times the attempt: 2 s, 4 s, 6 s...
+const MAX_RECONNECTS = 5;
 const KINDS = ["audio", "video"];
 const KIND_WORD = { audio: "microphone", video: "camera" };
 const ROLE_LABELS = { facilitator: "Facilitator", participant: "Participant" };
@@ -148,6 +150,7 @@ export async function render(root, { navigate, signal, params = {} }) {
   let localStream = null;
   let mesh = null;
   let link = null; // the forwarder connection, in a forwarded room
+  let reconnects = 0; // attempts since the forwarder connection last came up
   let media = MEDIA_INITIAL; // room/forwarded.js's state: the media mode, the forwarder's tracks, who speaks
   let socket = null;
   let left = false;
@@ -421,8 +424,11 @@ export async function render(root, { navigate, signal, params = {} }) {
         remoteTracks.delete(key);
         trackEvent({ type: "track_gone", key });
       },
-      onState: () => {
-        if (link === opened && phase === "joined") renderTiles();
+      onState: (state) => {
+        if (link !== opened) return;
+        if (state === "connected") reconnects = 0;
+        if (state === "failed") reconnect(opened, { peerId, iceServers, iceTransportPolicy });
+        if (phase === "joined") renderTiles();
       },
       onRefused: (refusal) => {
         if (link !== opened || signal.aborted) return;
@@ -435,6 +441,22 @@ export async function render(root, { navigate, signal, params = {} }) {
     });
     link = opened;
     opened.start();
+  }
+
+  // A failed connection to the forwarder is replaced by a new one (a fresh offer the forwarder takes in place of
+  // the old, keeping our tracks at the others), a few times, each a little later.
+  function reconnect(failed, params) {
+    if (reconnects >= MAX_RECONNECTS || signal.aborted) {
+      linkNote.textContent = "Your video connection to the room failed. Please leave and join again.";
+      linkNote.hidden = false;
+      return;
+    }
+    reconnects += 1;
+    setTimeout(() => {
+      if (link !== failed || signal.aborted) return;
+      dropLink();
+      newLink(params);
+    }, RECONNECT_DELAY_MS * reconnects);
   }
 
   function dropLink() {
