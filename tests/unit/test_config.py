@@ -20,6 +20,10 @@ def test_nothing_set_gives_the_embedded_default(tmp_path: Path) -> None:
     assert settings.allowed_origins == ("http://127.0.0.1:8080", "http://localhost:8080")
     assert ipaddress.ip_address("127.0.0.1") in settings.metrics_allow[0]
     assert settings.stun_urls == ()  # never a public STUN server by default
+    assert settings.mesh_limit == 4
+    assert settings.media_addresses == ("127.0.0.1",)  # the forwarder offers the address the node listens on
+    assert settings.media_ports is None
+    assert settings.forward_video_limit is None  # everyone's video
     assert len(settings.jwt_secret) >= 32
     assert load_settings({"HAVEN_DATA_DIR": str(tmp_path)}).jwt_secret == settings.jwt_secret
 
@@ -37,8 +41,18 @@ def test_values_are_parsed(tmp_path: Path) -> None:
             "HAVEN_TURN_SECRET": "t" * 40,
             "HAVEN_TRUSTED_PROXIES": "172.28.0.0/24",
             "HAVEN_LOG_LEVEL": "debug",
+            "HAVEN_MESH_LIMIT": "0",
+            "HAVEN_MEDIA_WORKERS": "3",
+            "HAVEN_MEDIA_PORTS": "40000-40099",
+            "HAVEN_MEDIA_PUBLIC_ADDRESS": "203.0.113.7",
+            "HAVEN_FORWARD_VIDEO_LIMIT": "6",
+            "HAVEN_HOST": "0.0.0.0",  # noqa: S104 - a setting under test; nothing binds here
         }
     )
+    assert (settings.mesh_limit, settings.media_workers, settings.forward_video_limit) == (0, 3, 6)
+    assert settings.media_ports == (40000, 40099)
+    assert settings.media_public_address == "203.0.113.7"
+    assert settings.media_addresses == ()  # listening everywhere: the forwarder gathers on every interface
     assert settings.port == 9000
     assert settings.allowed_origins == ("https://a.example.org", "https://b.example.org")
     assert settings.turn_urls == ("turn:t.example.org:3478?transport=udp",)
@@ -65,6 +79,12 @@ def test_values_are_parsed(tmp_path: Path) -> None:
         ({"HAVEN_ICE_POLICY": "relay"}, "HAVEN_ICE_POLICY=relay needs HAVEN_TURN_URLS and HAVEN_TURN_SECRET"),
         ({"HAVEN_CALL_ICE_POLICY": "relay"}, "HAVEN_CALL_ICE_POLICY=relay needs"),
         ({"HAVEN_ICE_POLICY": "relay", "HAVEN_TURN_URLS": "turn:t.example.org"}, "HAVEN_ICE_POLICY=relay needs"),
+        ({"HAVEN_MESH_LIMIT": "-1"}, "HAVEN_MESH_LIMIT"),
+        ({"HAVEN_MEDIA_PORTS": "40000-30000"}, "HAVEN_MEDIA_PORTS"),
+        ({"HAVEN_MEDIA_PORTS": "80-90"}, "HAVEN_MEDIA_PORTS"),
+        ({"HAVEN_MEDIA_PORTS": "many"}, "HAVEN_MEDIA_PORTS"),
+        ({"HAVEN_MEDIA_ADDRESSES": "media.example.org"}, "HAVEN_MEDIA_ADDRESSES"),
+        ({"HAVEN_MEDIA_WORKERS": "100"}, "HAVEN_MEDIA_WORKERS"),
     ],
 )
 def test_bad_values_are_refused_by_name(tmp_path: Path, env: dict[str, str], complaint: str) -> None:
