@@ -1,5 +1,5 @@
-"""What a forwarder worker has done, for the metrics endpoint: packets and bytes forwarded, dropped, re-sent,
-and key frames asked of publishers."""
+"""What a forwarder worker has done, for the metrics endpoint: packets and bytes forwarded, dropped on the way
+out or in, re-sent, and key frames asked of publishers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass
 class Counters:
     packets_forwarded: int = 0
     bytes_forwarded: int = 0
-    packets_dropped: int = 0
+    packets_dropped: int = 0  # a subscriber's socket could not take them
+    dropped_on_arrival: int = 0  # the forwarder was too far behind to take them from a publisher
     retransmitted: int = 0
     keyframe_requests: int = 0
 

@@ -31,6 +31,7 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.sdp import candidate_from_sdp
 
 from media import offers, rtp
+from media.counters import Counters
 from media.errors import conflict, invalid
 from media.network import MediaNetwork
 from media.streams import Sink, Source
@@ -92,12 +93,14 @@ class MemberLink:
         network: MediaNetwork,
         deliver: Deliver,
         on_upload: Callable[[MemberLink], None],
+        counters: Counters,
     ) -> None:
         self.user_id = user_id
         self.peer_id = peer_id
         self.network = network
         self.deliver = deliver
         self.on_upload = on_upload
+        self.counters = counters
         self.pc = RTCPeerConnection(
             RTCConfiguration(iceServers=network.rtc_ice_servers(), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
@@ -115,7 +118,6 @@ class MemberLink:
         self._ice: Connection | None = None
         self._feedback_ssrc = 0
         self._relayed: set[asyncio.Future[None]] = set()
-        self.dropped_on_arrival = 0
         self.estimate = START_BITRATE
         self.pc.on("connectionstatechange", self._connection_changed)
         self._task = asyncio.create_task(self._negotiate(), name=f"forwarder-link-{user_id}")
@@ -326,7 +328,7 @@ class MemberLink:
             if queue.qsize() < RECEIVE_LIMIT:
                 queue.put_nowait((data, component))
             else:
-                self.dropped_on_arrival += 1
+                self.counters.dropped_on_arrival += 1
 
         connection.data_received = data_received  # type: ignore[method-assign]
 

@@ -71,7 +71,7 @@ class ForwardedRoom:
         self.sources: dict[str, dict[str, Source]] = {}
         self.speakers = Speakers()
         self._speaking: list[str] = []
-        self._task = asyncio.create_task(self._watch_speakers(), name=f"forwarder-speakers-{room_id}")
+        self._task = asyncio.create_task(self._tick(), name=f"forwarder-room-{room_id}")
 
     # -- the room state ----------------------------------------------------------------------------------
 
@@ -154,7 +154,12 @@ class ForwardedRoom:
             await self.send(peer_id, "rtc:signal", {"from": self.peer_id, **signal})
 
         link = MemberLink(
-            user_id=seat.user_id, peer_id=peer_id, network=self.network, deliver=deliver, on_upload=self._uploaded
+            user_id=seat.user_id,
+            peer_id=peer_id,
+            network=self.network,
+            deliver=deliver,
+            on_upload=self._uploaded,
+            counters=self.counters,
         )
         self.links[seat.user_id] = link
         return link
@@ -203,7 +208,8 @@ class ForwardedRoom:
 
     # -- active speakers ---------------------------------------------------------------------------------
 
-    async def _watch_speakers(self) -> None:
+    async def _tick(self) -> None:
+        """Who is speaking, every tick; how much each publisher may send, every fourth."""
         ticks = 0
         while True:
             await asyncio.sleep(SPEAKER_TICK)

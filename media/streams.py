@@ -70,8 +70,6 @@ class Source:
     _history: list[tuple[int, bytes] | None] = field(default_factory=lambda: [None] * HISTORY)
     _keyframe_asked_at: float = -1e9
     _keyframe_seen_at: float = -1e9
-    _sr_ntp: int | None = None
-    _sr_rtp: int = 0
     _window_first: int | None = None  # sequence numbers seen from the publisher since the last loss report
     _window_last: int = 0
     _window_count: int = 0
@@ -157,7 +155,6 @@ class Source:
             self._offset = secrets.randbelow(1 << 32) - header.timestamp
         else:
             self._offset = self._last_timestamp + RESTART_GAP[self.kind] - header.timestamp
-        self._sr_ntp = None
         self._resume = True
         self._window_first, self._window_last, self._window_count = None, header.sequence, 0
 

@@ -47,6 +47,7 @@ _FORWARDER_COUNTERS = {
     "packets_forwarded": "RTP packets sent on to subscribers.",
     "bytes_forwarded": "Bytes of RTP sent on to subscribers.",
     "packets_dropped": "Packets a subscriber's full socket could not take.",
+    "dropped_on_arrival": "Packets from publishers dropped because the forwarder was too far behind.",
     "retransmitted": "Packets re-sent to answer a subscriber's NACK.",
     "keyframe_requests": "Key frame requests (PLI) sent to publishers.",
 }
