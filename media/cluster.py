@@ -20,10 +20,11 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from media.errors import raise_refusal
 from media.plane import LocalPlane
 from media.pool import WorkerPool
 from rooms.document import from_document, to_document
-from rooms.errors import InvalidMedia, NegotiationConflict, NotAuthorized, RoomError, UnsupportedMedia
+from rooms.errors import NegotiationConflict, NotAuthorized, RoomError
 from rooms.model import Member, Room
 
 log = logging.getLogger("haven.media")
@@ -31,12 +32,6 @@ LEASE_SECONDS = 8
 RENEW_SECONDS = 2.0
 WATCH_SECONDS = 1.0
 REQUEST_TIMEOUT = 10.0
-_REFUSALS: dict[str, type[RoomError]] = {
-    "invalid_request": InvalidMedia,
-    "unsupported_media": UnsupportedMedia,
-    "conflict": NegotiationConflict,
-    "not_authorized": NotAuthorized,
-}
 Moved = Callable[[str], Awaitable[None]]
 # Renew a lease that is ours or has lapsed; leave another node's alone. KEYS[1] lease; ARGV: ours, seconds.
 _RENEW = """
@@ -47,6 +42,13 @@ if current == false or current == ARGV[1] then
 end
 return 0
 """
+
+
+def _text(value: bytes | str | None) -> str:
+    """A lease value as text ("" when there is none)."""
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class ClusterPlane:
@@ -100,7 +102,7 @@ class ClusterPlane:
         for _ in range(3):
             value = await self.redis.get(key)
             if value is not None:
-                node, _, peer_id = (value.decode() if isinstance(value, bytes) else value).partition(" ")
+                node, _, peer_id = _text(value).partition(" ")
                 return node, peer_id
             if await self.redis.set(key, mine, nx=True, ex=LEASE_SECONDS):
                 return self.node_id, self.local.room_peer(room_id)
@@ -132,7 +134,7 @@ class ClusterPlane:
         value = await self.redis.get(self._lease_key(room_id))
         if value is None:
             return None
-        return (value.decode() if isinstance(value, bytes) else value).partition(" ")[0]
+        return _text(value).partition(" ")[0]
 
     async def signal(self, room: Room, to: str, member: Member, payload: dict[str, Any]) -> None:
         node, peer_id = await self._lease(room.room_id)
@@ -162,9 +164,7 @@ class ClusterPlane:
             raise NegotiationConflict("The forwarder did not answer; try again.") from exc
         finally:
             self._waiting.pop(request_id, None)
-        error = reply.get("error")
-        if error:
-            raise _REFUSALS.get(error.get("code"), NegotiationConflict)(str(error.get("message")))
+        raise_refusal(reply)
 
     async def _publish(self, node: str, message: dict[str, Any]) -> None:
         await self.redis.publish(self._channel(node), json.dumps(message))
@@ -249,8 +249,8 @@ class ClusterPlane:
             for room_id, announced in list(self._seen.items()):
                 try:
                     value = await self.redis.get(self._lease_key(room_id))
-                    text = None if value is None else (value.decode() if isinstance(value, bytes) else value)
-                    if text is None or text.partition(" ")[2] != announced:
+                    text = _text(value)
+                    if not text or text.partition(" ")[2] != announced:
                         del self._seen[room_id]
                         if self.moved is not None:
                             await self.moved(room_id)
@@ -271,6 +271,6 @@ class ClusterPlane:
                 mine = f"{self.node_id} {self.local.room_peer(room_id)}"
                 key = self._lease_key(room_id)
                 value = await self.redis.get(key)
-                if (value.decode() if isinstance(value, bytes) else value) == mine:
+                if _text(value) == mine:
                     await self.redis.delete(key)
         await self.local.close()

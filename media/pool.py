@@ -22,21 +22,16 @@ from dataclasses import asdict
 from typing import Any
 
 from media import ipc
+from media.errors import raise_refusal
 from media.network import MediaNetwork
 from media.room import Seat
-from rooms.errors import InvalidMedia, NegotiationConflict, NotAuthorized, RoomError, UnsupportedMedia
+from rooms.errors import NegotiationConflict
 from rooms.model import Member, Room
 
 log = logging.getLogger("haven.media")
 REQUEST_TIMEOUT = 10.0
 RESTART_BACKOFF = 2.0
 OUTBOX_LIMIT = 1024  # a worker's messages to members waiting to be emitted
-_REFUSALS: dict[str, type[RoomError]] = {
-    "invalid_request": InvalidMedia,
-    "unsupported_media": UnsupportedMedia,
-    "conflict": NegotiationConflict,
-    "not_authorized": NotAuthorized,
-}
 GAUGES = ("rooms", "members", "tasks", "udp_sockets")  # what a worker holds now, rather than has done
 Send = Callable[[str, str, str, dict[str, Any]], Awaitable[None]]
 Moved = Callable[[str], Awaitable[None]]
@@ -139,32 +134,23 @@ class WorkerPool:
         reply = await self._worker_for(room_id).request(
             {"op": "sync", "room_id": room_id, "peer_id": peer_id, "seats": seats}
         )
-        _raise(reply)
+        raise_refusal(reply)
 
     async def signal(self, room: Room, to: str, member: Member, payload: dict[str, Any]) -> None:
         worker = self._worker_for(room.room_id)
-        reply = await worker.request(
-            {
-                "op": "signal",
-                "room_id": room.room_id,
-                "peer_id": to,
-                "seat": asdict(Seat.of(member)),
-                "payload": payload,
-            }
-        )
+        request = {
+            "op": "signal",
+            "room_id": room.room_id,
+            "peer_id": to,
+            "seat": asdict(Seat.of(member)),
+            "payload": payload,
+        }
+        reply = await worker.request(request)
         if reply.get("error", {}).get("code") == "not_authorized" and to == self.room_peer(room.room_id):
             # The worker has not seen the room yet (it restarted, or this node did): give it the room, then retry.
             await self.sync(room.room_id, room)
-            reply = await worker.request(
-                {
-                    "op": "signal",
-                    "room_id": room.room_id,
-                    "peer_id": to,
-                    "seat": asdict(Seat.of(member)),
-                    "payload": payload,
-                }
-            )
-        _raise(reply)
+            reply = await worker.request(request)
+        raise_refusal(reply)
 
     # -- the processes -------------------------------------------------------------------------------------
 
@@ -304,9 +290,3 @@ class WorkerPool:
                     if worker.process is not None and worker.process.returncode is None:
                         with contextlib.suppress(ProcessLookupError):
                             worker.process.kill()
-
-
-def _raise(reply: dict[str, Any]) -> None:
-    error = reply.get("error")
-    if error:
-        raise _REFUSALS.get(str(error.get("code")), NegotiationConflict)(str(error.get("message")))
