@@ -220,16 +220,19 @@ class ClusterPlane:
     async def _renew(self) -> None:
         while True:
             await asyncio.sleep(RENEW_SECONDS)
-            kept: list[str] = []
-            for room_id in self.local.serving():
-                try:
-                    if await self._keep(room_id):
-                        kept.append(room_id)
-                    else:
-                        # Another node serves the room now (this one was too slow to renew): let it go here.
+            serving = self.local.serving()
+            if not serving:
+                continue
+            try:
+                kept = await self._keep(serving)
+            except Exception:
+                log.warning("renewing the forwarder leases failed", extra={"rooms": len(serving)})
+                continue
+            for room_id in serving:
+                if room_id not in kept:
+                    # Another node serves the room now (this one was too slow to renew): let it go here.
+                    with contextlib.suppress(Exception):
                         await self.local.sync(room_id, None)
-                except Exception:
-                    log.warning("renewing a room's forwarder lease failed", extra={"room_id": room_id})
             # Changes other nodes sent here travel by pub/sub, which may lose one: the rooms served here are synced
             # again from the stored state, so a removal or mute lost on the way holds within seconds.
             if self.refresh is not None and kept:
@@ -237,25 +240,36 @@ class ClusterPlane:
                     async with asyncio.timeout(RENEW_SECONDS):
                         await asyncio.gather(*(self.refresh(r) for r in kept), return_exceptions=True)
 
-    async def _keep(self, room_id: str) -> bool:
-        """Renew this node's lease on the room (atomically: only while it is still ours, or lapsed)."""
-        mine = f"{self.node_id} {self.local.room_peer(room_id)}"
-        kept = await self.redis.eval(_RENEW, 1, self._lease_key(room_id), mine, str(LEASE_SECONDS))
-        return bool(kept)
+    async def _keep(self, room_ids: list[str]) -> list[str]:
+        """Renew this node's leases on ``room_ids`` in one round trip (each atomically: only while it is still
+        ours, or lapsed); returns the rooms still served here."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for room_id in room_ids:
+                mine = f"{self.node_id} {self.local.room_peer(room_id)}"
+                pipe.eval(_RENEW, 1, self._lease_key(room_id), mine, str(LEASE_SECONDS))
+            kept = await pipe.execute()
+        return [room_id for room_id, won in zip(room_ids, kept, strict=True) if won]
 
     async def _watch(self) -> None:
         while True:
             await asyncio.sleep(WATCH_SECONDS)
-            for room_id, announced in list(self._seen.items()):
-                try:
-                    value = await self.redis.get(self._lease_key(room_id))
-                    text = _text(value)
-                    if not text or text.partition(" ")[2] != announced:
-                        del self._seen[room_id]
-                        if self.moved is not None:
+            seen = list(self._seen.items())
+            if not seen:
+                continue
+            try:
+                values = await self.redis.mget([self._lease_key(room_id) for room_id, _ in seen])
+            except Exception:
+                log.warning("checking the rooms' forwarders failed", extra={"rooms": len(seen)})
+                continue
+            for (room_id, announced), value in zip(seen, values, strict=True):
+                text = _text(value)
+                if (not text or text.partition(" ")[2] != announced) and self._seen.get(room_id) == announced:
+                    del self._seen[room_id]
+                    if self.moved is not None:
+                        try:
                             await self.moved(room_id)
-                except Exception:
-                    log.exception("checking a room's forwarder failed", extra={"room_id": room_id})
+                        except Exception:
+                            log.exception("placing a room's forwarder again failed", extra={"room_id": room_id})
 
     def stats(self) -> dict[str, dict[str, int]]:
         return self.local.stats()

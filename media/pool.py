@@ -87,6 +87,8 @@ class WorkerPool:
         self._key = secrets.token_bytes(16)
         self._slots = [WorkerProcess(i, 0) for i in range(workers)]
         self._placement: dict[str, WorkerProcess] = {}
+        # What each room's worker was last told (the periodic re-sync sends nothing when it has not changed).
+        self._synced: dict[str, tuple[WorkerProcess, list[dict[str, Any]]]] = {}
         self._send: Send | None = None
         self._moved: Moved | None = None
         self._closing = False
@@ -122,6 +124,7 @@ class WorkerPool:
 
     async def sync(self, room_id: str, room: Room | None) -> None:
         if room is None:
+            self._synced.pop(room_id, None)
             worker = self._placement.pop(room_id, None)
             if worker is None:
                 return
@@ -131,10 +134,14 @@ class WorkerPool:
             return
         peer_id = self.room_peer(room_id)
         seats = [asdict(Seat.of(m)) for m in room.members]
-        reply = await self._worker_for(room_id).request(
-            {"op": "sync", "room_id": room_id, "peer_id": peer_id, "seats": seats}
-        )
+        worker = self._worker_for(room_id)
+        last = self._synced.get(room_id)
+        if last is not None and last[0] is worker and last[1] == seats:
+            return
+        self._synced.pop(room_id, None)
+        reply = await worker.request({"op": "sync", "room_id": room_id, "peer_id": peer_id, "seats": seats})
         raise_refusal(reply)
+        self._synced[room_id] = (worker, seats)
 
     async def signal(self, room: Room, to: str, member: Member, payload: dict[str, Any]) -> None:
         worker = self._worker_for(room.room_id)

@@ -73,3 +73,14 @@ def from_document(document: dict[str, Any]) -> Room:
         barred=frozenset(document["barred"]),
         forwarded=bool(document.get("forwarded", False)),
     )
+
+
+def grace_over(document: dict[str, Any], now: float, grace_seconds: float) -> bool:
+    """Whether a member of the stored room stayed disconnected for the whole grace period (read from the document
+    itself, so that a sweep of many rooms builds none of them)."""
+    return any(
+        not member["connected"]
+        and member["disconnected_at"] is not None
+        and now - member["disconnected_at"] >= grace_seconds
+        for member in document["members"]
+    )

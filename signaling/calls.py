@@ -310,10 +310,11 @@ class Calls:
                 for user_id in call.people():
                     await self.lines.claim(user_id, call_id, now)
 
-    async def sweep(self, now: float) -> None:
-        """End calls that rang out or whose side stayed away too long; forget calls that ended a while ago."""
-        for call_id in await self.store.room_ids():
-            document = await self.store.read(call_id)
+    async def sweep(self, now: float, mine: Callable[[str], bool] = lambda call_id: True) -> None:
+        """End calls that rang out or whose side stayed away too long; forget calls that ended a while ago. Only
+        the calls ``mine`` picks (this node's share) are looked at."""
+        call_ids = [call_id for call_id in await self.store.room_ids() if mine(call_id)]
+        for call_id, document in (await self.store.read_many(call_ids)).items():
             if document is None:
                 continue
             call = from_document(document)

@@ -57,6 +57,17 @@ class FallbackRoomStore:
                 self._went_down()
         return copy.deepcopy(self.copies.get(room_id))
 
+    async def read_many(self, room_ids: list[str]) -> dict[str, Document | None]:
+        if not self.down:
+            try:
+                documents = await self.primary.read_many(room_ids)
+                for room_id, document in documents.items():
+                    self._remember(room_id, document)
+                return documents
+            except StoreUnavailable:
+                self._went_down()
+        return {room_id: copy.deepcopy(self.copies.get(room_id)) for room_id in room_ids}
+
     async def update(self, room_id: str, change: Callable[[Document | None], tuple[Document | None, R]]) -> R:
         if not self.down:
             last: list[Document | None] = []

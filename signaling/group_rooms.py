@@ -18,7 +18,7 @@ import socketio
 
 from rooms import administration, transitions
 from rooms import media as topology
-from rooms.document import from_document, to_document
+from rooms.document import from_document, grace_over, to_document
 from rooms.errors import RoomError
 from rooms.events import Event, LobbySettingChanged
 from rooms.model import Person, Role, Room
@@ -244,6 +244,14 @@ class GroupRooms:
     async def expire(self, room_id: str) -> None:
         await self._apply(room_id, lambda r: transitions.expire(r, self.clock(), self.grace_seconds))
 
+    async def expire_due(self, room_ids: list[str]) -> None:
+        """Announce the members whose grace ran out, among ``room_ids``: all read in one round trip, and only the
+        rooms where someone is due are changed."""
+        now = self.clock()
+        for room_id, document in (await self.store.read_many(room_ids)).items():
+            if document is not None and grace_over(document, now, self.grace_seconds):
+                await self.expire(room_id)
+
     # -- what the program's administration changed --------------------------------------------------------
 
     async def withdraw(self, room_id: str, user_id: str) -> None:
@@ -406,8 +414,10 @@ class GroupRooms:
         for connection in connections:
             if connection.room_id is not None:
                 by_room.setdefault(connection.room_id, []).append(connection)
+        documents = await self.store.read_many(list(by_room))
+        entered = self._entered_rooms()
         for room_id, held_here in by_room.items():
-            document = await self.store.read(room_id)
+            document = documents.get(room_id)
             room = None if document is None else from_document(document)
             for connection in held_here:
                 member = room.member(connection.user_id) if room is not None else None
@@ -416,11 +426,21 @@ class GroupRooms:
                     wanted.add(members_room(room_id))
                     if member.role is Role.FACILITATOR:
                         wanted.add(facilitators_room(room_id))
-                current = {name for name in self.sio.rooms(connection.sid) if name[:2] in ("r:", "f:")}
+                current = entered.get(connection.sid, set())
                 for name in wanted - current:
                     self.sio.manager.basic_enter_room(connection.sid, "/", name)
                 for name in current - wanted:
                     self.sio.manager.basic_leave_room(connection.sid, "/", name)
+
+    def _entered_rooms(self) -> dict[str, set[str]]:
+        """The member and facilitator rooms (``r:``, ``f:``) each local connection is in, from one pass over the
+        Socket.IO rooms (asking per connection would scan every room for each)."""
+        entered: dict[str, set[str]] = {}
+        for name, sids in self.sio.manager.rooms.get("/", {}).items():
+            if isinstance(name, str) and name[:2] in ("r:", "f:"):
+                for sid in sids:
+                    entered.setdefault(sid, set()).add(name)
+        return entered
 
     async def resend_state(self, room_id: str) -> None:
         """Send everyone in the room the whole state, so clients that missed events converge."""

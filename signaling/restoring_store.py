@@ -37,6 +37,12 @@ class RestoringStore:
         self._remember(key, document)
         return document
 
+    async def read_many(self, keys: list[str]) -> dict[str, Document | None]:
+        documents = await self.primary.read_many(keys)
+        for key, document in documents.items():
+            self._remember(key, document)
+        return documents
+
     async def update(self, key: str, change: Callable[[Document | None], tuple[Document | None, R]]) -> R:
         written: list[Document | None] = []
 

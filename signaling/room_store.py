@@ -49,6 +49,10 @@ class RoomStore(Protocol):
         """The current document, for reading only: change a room through ``update``."""
         ...
 
+    async def read_many(self, room_ids: list[str]) -> dict[str, Document | None]:
+        """The current documents of ``room_ids`` in one round trip, for reading only (sweepers)."""
+        ...
+
     async def update(self, room_id: str, change: Callable[[Document | None], tuple[Document | None, R]]) -> R:
         """Apply `change` to the current document (None if absent) and store its result with compare-and-set.
 
@@ -86,6 +90,9 @@ class MemoryRoomStore:
     async def read(self, room_id: str) -> Document | None:
         stored = self._documents.get(room_id)
         return None if stored is None else _decode(stored[1])
+
+    async def read_many(self, room_ids: list[str]) -> dict[str, Document | None]:
+        return {room_id: await self.read(room_id) for room_id in room_ids}
 
     async def version(self, room_id: str) -> int:
         """The document's version, 0 when the room has none (for tests and diagnostics)."""
@@ -167,6 +174,16 @@ class RedisRoomStore:
 
     async def read(self, room_id: str) -> Document | None:
         return (await self._load(room_id))[1]
+
+    async def read_many(self, room_ids: list[str]) -> dict[str, Document | None]:
+        if not room_ids:
+            return {}
+        with outage_as_unavailable():
+            async with self._client.pipeline(transaction=False) as pipe:
+                for room_id in room_ids:
+                    pipe.hget(self._room_key(room_id), "doc")
+                stored = await pipe.execute()
+        return {room_id: None if doc is None else _decode(doc) for room_id, doc in zip(room_ids, stored, strict=True)}
 
     async def version(self, room_id: str) -> int:
         """The document's version, 0 when the room has none (for tests and diagnostics)."""

@@ -1,6 +1,7 @@
 """The background work of each node: heartbeats, retiring the connections of dead nodes, announcing members
-whose grace period ran out, and converging after Redis was unreachable. Every node sweeps; compare-and-set
-makes each change happen once.
+whose grace period ran out, and converging after Redis was unreachable. Each room and call is swept by one
+live node (``signaling.sharing``), and compare-and-set makes each change happen once even when two nodes briefly
+sweep the same one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from signaling.fallback_store import FallbackRoomStore
 from signaling.group_rooms import GroupRooms
 from signaling.presence import Connection, Presence
 from signaling.room_store import RoomStore, StoreUnavailable
+from signaling.sharing import share_of
 
 log = logging.getLogger("haven.sweeper")
 
@@ -92,10 +94,10 @@ class Sweeper:
             for room_id in room_ids:
                 await self.rooms.verify(room_id)
                 await self.rooms.resend_state(room_id)
-        for room_id in room_ids:
-            await self.rooms.expire(room_id)
+        mine = share_of(self.presence.node_id, await self.presence.live_nodes(now))
+        await self.rooms.expire_due([room_id for room_id in room_ids if mine(room_id)])
         await self.rooms.align(self.local_connections())
-        await self.calls.sweep(now)
+        await self.calls.sweep(now, mine)
 
     async def _recover(self, now: float) -> None:
         """Redis answers again (it may have restarted empty): write back this node's connections and rooms,

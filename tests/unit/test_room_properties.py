@@ -276,6 +276,9 @@ class GroupRoom(RuleBasedStateMachine):
         self.now += data.draw(st.integers(0, 2 * GRACE))
         gone = {m.user_id for m in members_of(self.room).values() if m.disconnected_at is not None}
         gone = {u for u in gone if self.now - (members_of(self.room)[u].disconnected_at or 0) >= GRACE}
+        # The sweeper's quick test on the stored form agrees with the transition: due exactly when someone goes.
+        stored = None if self.room is None else document.to_document(self.room)
+        assert (stored is not None and document.grace_over(stored, self.now, GRACE)) == bool(gone)
         assert self.apply("expire", lambda room: t.expire(room, self.now, GRACE)) is None
         assert not gone & set(members_of(self.room))
 
