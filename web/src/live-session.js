@@ -6,8 +6,8 @@
 // The decisions are plain functions, tested without a browser (test/live-session.test.js).
 import { refreshToken } from "./api.js";
 import { getToken, getTokenExpiry, setToken } from "./session.js";
+import { requestOn } from "./socket-request.js";
 
-const ACK_TIMEOUT_MS = 10000;
 // A renewal that failed for a reason that may pass (no network, the server busy) is tried again this often, while
 // the old token still has time left.
 export const RETRY_DELAY_MS = 5000;
@@ -105,12 +105,6 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function ask(socket, event, payload) {
-  return new Promise((resolve) => {
-    socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, (err, ack) => resolve(err ? null : ack));
-  });
-}
-
 /**
  * What every connection does with the session events; the app's answers come from handlers().
  * @param {object} deps
@@ -123,8 +117,8 @@ export function createLiveSession({ renew, handlers }) {
       const token = await renew(expiryOf(data?.expires_at));
       // A connection that dropped meanwhile connects again with the stored (new) token by itself.
       if (!socket.connected) return;
-      const ack = await ask(socket, "session:refresh", { token });
-      if (!ack || ack.ok !== true) throw new Error(ack?.error?.code || "no answer");
+      const ack = await requestOn(socket, "session:refresh", { token }); // a `busy` refusal is sent again
+      if (ack.ok !== true) throw new Error(ack.error?.code || "no answer");
       handlers().onNotice(null);
     } catch {
       handlers().onNotice(WILL_END_NOTICE);

@@ -1,6 +1,6 @@
 // The live session's decisions (docs/protocol.md 7.7): renewing the token before it expires, what an ended session
 // does, and what rtc:ice_servers carries. Sockets are small stand-ins that record what was emitted.
-import { beforeEach, test } from "node:test";
+import { beforeEach, mock, test } from "node:test";
 import assert from "node:assert/strict";
 
 const store = new Map();
@@ -221,6 +221,27 @@ test("when no fresh token can be had or the connection refuses it, a quiet notic
     await settle();
     assert.equal(other.emitted.length, 1);
     assert.deepEqual(refused.notices, [WILL_END_NOTICE]);
+  }
+});
+
+test("session:refresh refused as busy is sent again after the hint, with the same token", async () => {
+  mock.timers.enable({ apis: ["setTimeout"] });
+  try {
+    const answers = [{ ok: false, error: { code: "busy", message: "Busy.", retry_after_ms: 200 } }, { ok: true }];
+    const { attach, notices } = live();
+    const socket = new FakeSocket({ answer: () => answers.shift() });
+    attach(socket);
+    socket.receive("session:expiring", {});
+    await settle();
+    assert.equal(socket.emitted.length, 1);
+    assert.deepEqual(notices, [], "no notice while it waits");
+    mock.timers.tick(300); // the hint and a jitter of less than half of it
+    await settle();
+    assert.deepEqual(socket.emitted, [["session:refresh", { token: "fresh-token" }],
+      ["session:refresh", { token: "fresh-token" }]]);
+    assert.deepEqual(notices, [null]);
+  } finally {
+    mock.timers.reset();
   }
 });
 

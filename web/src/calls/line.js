@@ -6,11 +6,12 @@ import { io } from "socket.io-client";
 import { getContacts } from "../api.js";
 import { getToken } from "../session.js";
 import { attachLiveSession } from "../live-session.js";
+import { busyReconnectDelay } from "../busy-retry.js";
+import { createRequest } from "../socket-request.js";
 import { MEDIA_PROBLEMS, openLocalMedia, stopStream, trackOf } from "../room/media.js";
 import { CallPeer } from "./peer.js";
 import { IDLE, isUp, Phase, step } from "./state.js";
 
-const ACK_TIMEOUT_MS = 10000;
 // The server keeps a dropped side's place for HAVEN_GRACE_SECONDS (30 by default); past this it is surely over.
 const AWAY_LIMIT_MS = 60000;
 const RECONNECT_AFTER_REFUSAL_MS = 3000;
@@ -66,24 +67,13 @@ export function createCallLine() {
   }
 
   // -- requests -------------------------------------------------------------------------------------------
-  function request(event, payload) {
-    return new Promise((resolve) => {
-      if (!socket?.connected) {
-        resolve({ ok: false, error: { code: "offline", message: "Haven is reconnecting. Please try again in a moment." } });
-        return;
-      }
-      socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, (err, ack) => {
-        if (err) resolve({ ok: false, error: { code: "timeout", message: "Haven did not answer in time. Please try again." } });
-        else if (ack && typeof ack === "object") resolve(ack);
-        else resolve({ ok: false, error: { code: "bad_ack", message: "Haven sent an unexpected answer." } });
-      });
-    });
-  }
+  // Every request goes through socket-request.js: a `busy` refusal is sent again there, after the server's hint.
+  const request = createRequest(() => socket);
 
   function sendSignal(message) {
     if (!socket?.connected) return; // the resume after reconnecting starts afresh
-    socket.emit("rtc:signal", message, (ack) => {
-      if (ack && ack.ok === false) console.debug("haven: call signal refused", ack.error?.code);
+    request("rtc:signal", message).then((ack) => {
+      if (ack.ok === false) console.debug("haven: call signal refused", ack.error?.code);
     });
   }
 
@@ -258,7 +248,8 @@ export function createCallLine() {
     mine.on("connect_error", (err) => {
       const code = err?.data?.code;
       if (code === "not_authenticated") stop(); // the next REST call signs the person out
-      else if (code) later(RECONNECT_AFTER_REFUSAL_MS); // refused by the server: no automatic retry follows
+      // Refused by the server: no automatic retry follows. `busy` says when to come back (with a jitter).
+      else if (code) later(busyReconnectDelay(err.data) ?? RECONNECT_AFTER_REFUSAL_MS);
     });
     for (const name of CALL_EVENTS) {
       mine.on(`call:${name}`, (data) => dispatch({ type: name, data, selfPeer: mine.id }));

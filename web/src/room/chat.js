@@ -1,21 +1,18 @@
-// The group room's chat: history, live messages, sending (safe to retry), deletion, typing and read marks.
+// The group room's chat panel: history, live messages, sending (safe to retry), deletion, typing and read marks.
 // Everything from the server is shown through text nodes (dom.js); nothing is parsed as HTML.
 //
-// Ordering and catching up: messages are kept in `seq` order and de-duplicated by `id`. `contiguous` is the
-// highest seq up to which nothing is missing (from the first message loaded on); live events are delivered at
-// most once, so a reconnect (a fresh room entry) or a gap in the live seqs asks `chat:history` with
-// `after_seq: contiguous` until a page comes back empty.
+// The messages are kept in a ChatLog (chat-log.js): in `seq` order, without duplicates. Live events are delivered at
+// most once, so a gap in the live seqs or a fresh room entry (a reconnect) is caught up from `chat:history`
+// (chat-catch-up.js). A send refused as `busy` is sent again by the request itself (socket-request.js): the message
+// shows "Sending…" until the last answer.
 import { h } from "../dom.js";
+import { ChatLog, isMessage } from "./chat-log.js";
+import { createCatchUp, LATEST_PAGE } from "./chat-catch-up.js";
 
 export const MAX_CHARS = 4000;
-const PAGE = 50;
-const CATCH_UP_PAGE = 200;
-const MAX_CATCH_UP_PAGES = 100; // 20,000 messages: a bound, never reached in practice
 const TYPING_SEND_EVERY_MS = 2000;
 const TYPING_SHOW_MS = 3000;
 const READ_EVERY_MS = 1000;
-const RETRY_MS = 3000;
-const GAP_WAIT_MS = 500; // live events from several nodes may arrive slightly out of order
 const NEAR_BOTTOM_PX = 64;
 
 // A client id for chat:send (1 to 64 of A-Za-z0-9_.:-). crypto.randomUUID needs a secure context.
@@ -52,22 +49,6 @@ export function typingText(names) {
   if (names.length === 1) return `${names[0]} is typing…`;
   if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
   return "Several people are typing…";
-}
-
-function isMessage(m) {
-  return Boolean(m && typeof m === "object" && typeof m.id === "string" && Number.isInteger(m.seq) && m.seq > 0);
-}
-
-// Index at which a seq goes in an array sorted by seq.
-export function insertionIndex(records, seq) {
-  let lo = 0;
-  let hi = records.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (records[mid].seq < seq) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function errorText(ack, fallback) {
@@ -110,24 +91,14 @@ export function createChat({ conversation: initialConversation, request, showErr
   let conversation = initialConversation ? String(initialConversation).toLowerCase() : null;
   let active = false; // in the room: may send, marks read
   let destroyed = false;
-  let loaded = false; // the latest page has been loaded once
-  let contiguous = 0; // nothing is missing up to this seq
-  let highest = 0; // the highest seq seen
   let readSeq = 0;
   let lastReadAt = 0;
   let readTimer = null;
   let lastTypingAt = -Infinity;
   let draft = null; // {text, clientId}: the last text tried, so a retry reuses its client id
   let sending = false;
-  let syncing = null;
-  let syncAgain = false;
-  let refreshOnSync = false;
-  let gapTimer = null;
-  let retryTimer = null;
   let renderedFor = "";
-  const byId = new Map(); // id -> record
-  const bySeq = new Map(); // seq -> record
-  const ordered = []; // records with a seq, by seq
+  const log = new ChatLog(); // the records with a seq, each with its list item (li)
   const pending = []; // own records waiting for their ack, in the order sent
   const typers = new Map(); // user id -> {name, timer}
 
@@ -145,7 +116,7 @@ export function createChat({ conversation: initialConversation, request, showErr
   }
 
   function updateEmpty() {
-    empty.hidden = ordered.length > 0 || pending.length > 0 || !loaded;
+    empty.hidden = log.records.length > 0 || pending.length > 0 || !catchUp.loaded;
   }
 
   function renderItem(rec) {
@@ -179,48 +150,27 @@ export function createChat({ conversation: initialConversation, request, showErr
 
   // Puts a record's item in its place: by seq among the sent messages, before the pending ones.
   function place(rec) {
-    const i = ordered.indexOf(rec);
-    const next = ordered[i + 1]?.li || pending.find((p) => p.li?.isConnected)?.li || null;
+    const i = log.records.indexOf(rec);
+    const next = log.records[i + 1]?.li || pending.find((p) => p.li?.isConnected)?.li || null;
     list.insertBefore(rec.li, next);
-  }
-
-  function addRecord(rec) {
-    const i = insertionIndex(ordered, rec.seq);
-    ordered.splice(i, 0, rec);
-    byId.set(rec.id, rec);
-    bySeq.set(rec.seq, rec);
-    if (rec.seq > highest) highest = rec.seq;
-    renderItem(rec);
-    place(rec);
-  }
-
-  function advanceContiguous() {
-    while (bySeq.has(contiguous + 1)) contiguous += 1;
   }
 
   // A message from history or a live event; returns true when it is new here.
   function upsert(m) {
-    const existing = byId.get(m.id);
-    const deleted = m.deleted === true || m.body === null || m.body === undefined;
-    if (existing) {
-      if (deleted && !existing.deleted) markDeleted(existing);
-      return false;
-    }
-    if (bySeq.has(m.seq)) return false; // defensive: one message per seq
-    addRecord({ id: m.id, seq: m.seq, sender_id: m.sender_id, display_name: m.display_name,
-      body: deleted ? null : String(m.body), sent_at: m.sent_at, deleted });
-    return true;
+    const { rec, change } = log.put(m);
+    if (change) renderItem(rec);
+    if (change === "added") place(rec);
+    return change === "added";
   }
 
   function markDeleted(rec) {
-    rec.deleted = true;
-    rec.body = null;
+    log.markDeleted(rec);
     renderItem(rec);
   }
 
   function rerenderAll() {
     list.setAttribute("aria-busy", "true");
-    for (const rec of ordered) renderItem(rec);
+    for (const rec of log.records) renderItem(rec);
     list.removeAttribute("aria-busy");
   }
 
@@ -268,15 +218,15 @@ export function createChat({ conversation: initialConversation, request, showErr
 
   // -- read marks -------------------------------------------------------------------------------------
   function scheduleRead() {
-    if (!active || destroyed || readTimer || highest <= readSeq) return;
+    if (!active || destroyed || readTimer || log.highest <= readSeq) return;
     if (document.visibilityState !== "visible") return;
     readTimer = setTimeout(sendRead, Math.max(0, lastReadAt + READ_EVERY_MS - Date.now()));
   }
 
   async function sendRead() {
     readTimer = null;
-    if (!active || destroyed || highest <= readSeq || document.visibilityState !== "visible") return;
-    const seq = highest;
+    if (!active || destroyed || log.highest <= readSeq || document.visibilityState !== "visible") return;
+    const seq = log.highest;
     lastReadAt = Date.now();
     const ack = await request("chat:read", { conversation, seq });
     if (ack.ok && seq > readSeq) readSeq = seq;
@@ -292,96 +242,35 @@ export function createChat({ conversation: initialConversation, request, showErr
     loadNote.hidden = !text;
   }
 
-  async function loadLatest() {
-    list.setAttribute("aria-busy", "true");
-    const ack = await request("chat:history", { conversation, limit: PAGE });
-    list.removeAttribute("aria-busy");
-    if (destroyed) return true;
-    if (!ack.ok || !Array.isArray(ack.messages)) return false;
-    const wasLoaded = loaded;
-    loaded = true;
-    addBatch(ack.messages, { stick: false });
-    const seqs = ack.messages.filter(isMessage).map((m) => m.seq);
-    if (!wasLoaded) {
-      contiguous = seqs.length ? Math.max(...seqs) : 0;
-      advanceContiguous();
-      earlier.hidden = !(seqs.length >= PAGE && Math.min(...seqs) > 1);
+  // A page of history, put in its place.
+  function showPage(messages, page) {
+    if (page === "missing") {
+      addBatch(messages);
+      return;
+    }
+    addBatch(messages, { stick: false });
+    if (page === "first") {
+      const seqs = messages.filter(isMessage).map((m) => m.seq);
+      earlier.hidden = !(seqs.length >= LATEST_PAGE && Math.min(...seqs) > 1);
       scrollToBottom();
-      checkGap(); // live messages that came before the page may have left a gap
     }
-    updateEmpty();
-    return true;
   }
 
-  async function catchUp() {
-    for (let page = 0; page < MAX_CATCH_UP_PAGES; page += 1) {
-      const from = contiguous;
-      const ack = await request("chat:history", { conversation, after_seq: from, limit: CATCH_UP_PAGE });
-      if (destroyed) return true;
-      if (!ack.ok || !Array.isArray(ack.messages)) return false;
-      const seqs = ack.messages.filter(isMessage).map((m) => m.seq);
-      if (seqs.length === 0) return true;
-      addBatch(ack.messages);
-      // Seqs have no gaps, so a page after `from` is everything up to its last seq.
-      contiguous = Math.max(contiguous, ...seqs);
-      advanceContiguous();
-      if (contiguous <= from) return true; // defensive: no progress
-    }
-    return true;
-  }
-
-  async function syncOnce() {
-    if (!loaded) return loadLatest();
-    // A fresh entry after a drop: deletions of recent messages may have been missed too.
-    if (refreshOnSync) {
-      refreshOnSync = false;
-      if (!(await loadLatest())) {
-        refreshOnSync = true;
-        return false;
-      }
-    }
-    return catchUp();
-  }
-
-  function sync() {
-    if (syncing) {
-      syncAgain = true;
-      return syncing;
-    }
-    syncing = (async () => {
-      let ok = true;
-      do {
-        syncAgain = false;
-        ok = await syncOnce();
-      } while (ok && syncAgain && !destroyed);
-      if (destroyed) return;
-      showLoadProblem(ok ? "" : "Messages could not be loaded just now. Trying again…");
-      if (!ok && active && !retryTimer) {
-        retryTimer = setTimeout(() => {
-          retryTimer = null;
-          if (active) sync();
-        }, RETRY_MS);
-      }
-      scheduleRead();
-    })().finally(() => {
-      syncing = null;
-    });
-    return syncing;
-  }
-
-  function checkGap() {
-    if (!loaded || highest <= contiguous || gapTimer) return;
-    gapTimer = setTimeout(() => {
-      gapTimer = null;
-      if (active && highest > contiguous) sync();
-    }, GAP_WAIT_MS);
-  }
+  const catchUp = createCatchUp({
+    log,
+    request,
+    conversation: () => conversation,
+    isActive: () => active && !destroyed,
+    show: showPage,
+    onProblem: (text) => showLoadProblem(text || ""),
+    onSynced: () => scheduleRead(),
+  });
 
   earlier.addEventListener("click", async () => {
-    const first = ordered[0];
+    const first = log.records[0];
     if (!first || earlier.getAttribute("aria-busy") === "true") return;
     earlier.setAttribute("aria-busy", "true");
-    const ack = await request("chat:history", { conversation, before_seq: first.seq, limit: PAGE });
+    const ack = await request("chat:history", { conversation, before_seq: first.seq, limit: LATEST_PAGE });
     earlier.removeAttribute("aria-busy");
     if (destroyed) return;
     if (!ack.ok || !Array.isArray(ack.messages)) {
@@ -390,7 +279,7 @@ export function createChat({ conversation: initialConversation, request, showErr
     }
     addBatch(ack.messages, { keepTop: true });
     const seqs = ack.messages.filter(isMessage).map((m) => m.seq);
-    earlier.hidden = seqs.length < PAGE || Math.min(...seqs) <= 1;
+    earlier.hidden = seqs.length < LATEST_PAGE || Math.min(...seqs) <= 1;
     if (earlier.hidden) scroller.focus();
   });
 
@@ -440,14 +329,16 @@ export function createChat({ conversation: initialConversation, request, showErr
     if (cleanBody(input.value) === text) input.value = "";
     lastTypingAt = -Infinity;
     rec.li.remove();
-    if (!byId.has(stored.id)) { // else a catch-up brought it before the ack: it is already here
+    if (!log.get(stored.id)) { // else a catch-up brought it before the ack: it is already here
       Object.assign(rec, { id: stored.id, seq: stored.seq, sent_at: stored.sent_at, pending: false });
       const stick = nearBottom();
-      addRecord(rec);
+      if (log.add(rec)) {
+        renderItem(rec);
+        place(rec);
+      }
       if (stick) scrollToBottom();
     }
-    advanceContiguous();
-    checkGap();
+    catchUp.checkGap(); // others' messages before ours may not have reached us
     updateEmpty();
     scheduleRead();
     if (document.activeElement === sendButton || document.activeElement === document.body) input.focus();
@@ -469,7 +360,7 @@ export function createChat({ conversation: initialConversation, request, showErr
   list.addEventListener("click", async (event) => {
     const btn = event.target.closest?.("button.delete-message");
     if (!btn || !list.contains(btn) || btn.getAttribute("aria-busy") === "true") return;
-    const rec = byId.get(btn.dataset.id);
+    const rec = log.get(btn.dataset.id);
     if (!rec || rec.deleted) return;
     const mine = rec.sender_id === selfId();
     const question = mine
@@ -502,12 +393,13 @@ export function createChat({ conversation: initialConversation, request, showErr
       const who = `${selfId()}:${getSelf()?.role}`;
       if (who !== renderedFor) {
         renderedFor = who;
-        if (ordered.length) rerenderAll();
+        if (log.records.length) rerenderAll();
       }
-      if (loaded) refreshOnSync = true;
       active = true;
       el.hidden = false;
-      sync();
+      if (!catchUp.loaded) list.setAttribute("aria-busy", "true");
+      // The latest page, or what was missed while away.
+      catchUp.entered().finally(() => list.removeAttribute("aria-busy"));
     },
 
     // Waiting, sent to the lobby, or the visit is over.
@@ -527,14 +419,13 @@ export function createChat({ conversation: initialConversation, request, showErr
         if (stick) scrollToBottom();
       }
       if (m.sender_id) stopTyping(m.sender_id);
-      advanceContiguous();
-      checkGap();
+      catchUp.checkGap();
       scheduleRead();
     },
 
     deleted(d) {
       if (destroyed || !d || !sameConversation(d.conversation)) return;
-      const rec = typeof d.id === "string" ? byId.get(d.id) : null;
+      const rec = typeof d.id === "string" ? log.get(d.id) : null;
       if (rec && !rec.deleted) markDeleted(rec);
     },
 
@@ -552,7 +443,8 @@ export function createChat({ conversation: initialConversation, request, showErr
       destroyed = true;
       active = false;
       clearTypers();
-      for (const t of [readTimer, gapTimer, retryTimer]) clearTimeout(t);
+      clearTimeout(readTimer);
+      catchUp.stop();
       document.removeEventListener("visibilitychange", onVisibility);
     },
   };

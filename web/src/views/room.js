@@ -6,6 +6,8 @@ import { getGroup } from "../api.js";
 import { h, setAlert } from "../dom.js";
 import { getToken } from "../session.js";
 import { attachLiveSession } from "../live-session.js";
+import { busyReconnectDelay } from "../busy-retry.js";
+import { createRequest } from "../socket-request.js";
 import { createChat } from "../room/chat.js";
 import { Mesh } from "../room/mesh.js";
 import { ForwarderLink } from "../room/forwarder-link.js";
@@ -16,14 +18,13 @@ import { MEDIA_PROBLEMS, openLocalMedia, stopStream, trackOf } from "../room/med
 export const title = "Group room";
 export const requiresAuth = true;
 
-const ACK_TIMEOUT_MS = 10000;
 const RECONNECT_DELAY_MS = 2000; // times the attempt: 2 s, 4 s, 6 s...
 const MAX_RECONNECTS = 5;
 const KINDS = ["audio", "video"];
 const KIND_WORD = { audio: "microphone", video: "camera" };
 const ROLE_LABELS = { facilitator: "Facilitator", participant: "Participant" };
 // Join refusals worth another try later (the room may open up); the rest are final.
-const RETRYABLE = new Set(["room_locked", "room_full", "unavailable", "internal_error", "timeout", "offline"]);
+const RETRYABLE = new Set(["room_locked", "room_full", "unavailable", "busy", "internal_error", "timeout", "offline"]);
 
 function ordinal(n) {
   const s = ["th", "st", "nd", "rd"];
@@ -188,19 +189,8 @@ export async function render(root, { navigate, signal, params = {} }) {
   });
 
   // -- talking to the server --------------------------------------------------------------------------
-  function request(event, payload) {
-    return new Promise((resolve) => {
-      if (!socket || !socket.connected) {
-        resolve({ ok: false, error: { code: "offline", message: "Haven is reconnecting. Please try again in a moment." } });
-        return;
-      }
-      socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, (err, ack) => {
-        if (err) resolve({ ok: false, error: { code: "timeout", message: "Haven did not answer in time. Please try again." } });
-        else if (ack && typeof ack === "object") resolve(ack);
-        else resolve({ ok: false, error: { code: "bad_ack", message: "Haven sent an unexpected answer." } });
-      });
-    });
-  }
+  // Every request goes through socket-request.js: a `busy` refusal is sent again there, after the server's hint.
+  const request = createRequest(() => socket);
 
   // A person's action: its refusal is shown in the alert region.
   async function act(event, payload) {
@@ -212,8 +202,8 @@ export async function render(root, { navigate, signal, params = {} }) {
 
   function sendSignal(message) {
     if (!socket?.connected) return;
-    socket.emit("rtc:signal", message, (ack) => {
-      if (ack && ack.ok === false) console.debug("haven: signal refused", ack.error?.code);
+    request("rtc:signal", message).then((ack) => {
+      if (ack.ok === false) console.debug("haven: signal refused", ack.error?.code);
     });
   }
 
@@ -816,7 +806,10 @@ export async function render(root, { navigate, signal, params = {} }) {
       setAlert(error, data.message);
       connectErrorShown = true;
       connection.textContent = "";
-      if (data.code === "unavailable") later(() => socket && !socket.connected && socket.connect(), 1500);
+      // A refused connect is not retried by Socket.IO itself. `busy`: the server's hint (with a jitter) is the wait.
+      const busyWait = busyReconnectDelay(data);
+      if (busyWait !== null) later(() => socket && !socket.connected && socket.connect(), busyWait);
+      else if (data.code === "unavailable") later(() => socket && !socket.connected && socket.connect(), 1500);
       else if (data.code === "not_authenticated") finish("Please sign in again to join the room.");
     } else {
       setAlert(error, "Could not reach Haven. Trying again…");
