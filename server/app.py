@@ -26,6 +26,7 @@ from server.chat_repository import DatabaseChatRepository
 from server.config import Settings
 from server.db.engine import create_engine, session_factory
 from server.directory import DatabaseAccounts, DatabaseGroups, DatabasePairings
+from server.live_metrics import LiveCollector
 from server.login_throttle_redis import login_throttle
 from server.metrics import Metrics
 from server.migrate import upgrade
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> web.Application:
         media=media,
     )
     live = signaling.mount.build(settings, app[REDIS], backends)
+    app[METRICS].watch(LiveCollector(live, engine))
     signaling.mount.attach(app, live)
     # REST tells the live side what changed through this one interface, after its commit.
     app[LIVE] = live.control

@@ -1,8 +1,13 @@
 """Chat messages in the database: per-conversation sequence numbers without gaps or duplicates, handed out
 inside the transaction that stores the message, so an acknowledged message is always a committed one.
 
-The conversation row is the sequence's lock: ``UPDATE ... SET last_seq = last_seq + 1 ... RETURNING`` makes
-concurrent senders (on any node) wait for each other, and a transaction that fails rolls its number back.
+The conversation row is the sequence's lock: taking the next number locks it, so concurrent senders (on any node)
+wait for each other, and a transaction that fails rolls its number back.
+
+On PostgreSQL a message is one statement in its own transaction: the conversation's upsert takes the next number,
+the message is inserted with it, and the sender's unique ``(sender_id, client_id)`` turns a repeated send into a
+conflict that rolls the number back (the stored message is then returned). One round trip, and the sequence's lock
+is held only for that statement. Elsewhere (the embedded SQLite) the same is done in a few statements.
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rooms.model import LeaveReason
 from server import audit
@@ -37,9 +43,39 @@ def _view(message: ChatMessage, key: str, display_name: str | None) -> StoredMes
     )
 
 
+# $1 conversation id if new, $2 key, $3 kind, $4 group id, $5 now, $6 message id, $7 sender, $8 client id, $9 body,
+# $10 the live session (kept only if recorded).
+_SEND = """
+WITH conversation AS (
+    INSERT INTO conversations AS c (id, key, kind, group_id, last_seq, created_at)
+    VALUES ($1, $2, $3, $4, 1, $5)
+    ON CONFLICT (key) DO UPDATE SET last_seq = c.last_seq + 1
+    RETURNING c.id, c.last_seq
+)
+INSERT INTO chat_messages (id, conversation_id, seq, sender_id, client_id, body, sent_at, session_id)
+SELECT $6, conversation.id, conversation.last_seq, $7, $8, $9, $5, (SELECT s.id FROM sessions AS s WHERE s.id = $10)
+FROM conversation
+RETURNING seq, session_id
+"""
+# What says the database cannot serve now rather than that the statement was wrong (asyncpg's own errors).
+_UNAVAILABLE = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.QueryCanceledError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    OSError,
+    TimeoutError,
+)
+
+
 class DatabaseChatRepository:
     def __init__(self, db: async_sessionmaker[Any]) -> None:
         self.db = db
+        bind = db.kw.get("bind")
+        self._engine: AsyncEngine | None = (
+            bind if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql" else None
+        )
 
     async def _conversation_id(self, session: AsyncSession, key: str, group_id: str | None) -> uuid.UUID:
         dialect = session.get_bind().dialect.name
@@ -71,6 +107,76 @@ class DatabaseChatRepository:
 
     async def send(
         self, key: str, group_id: str | None, sender: Account, client_id: str, body: str, session_id: str | None = None
+    ) -> tuple[StoredMessage, bool]:
+        if self._engine is not None:
+            stored = await self._send_postgres(self._engine, key, group_id, sender, client_id, body, session_id)
+            if stored is not None:
+                return stored, True
+            return await self._stored_before(key, sender, client_id)
+        return await self._send_portable(key, group_id, sender, client_id, body, session_id)
+
+    async def _send_postgres(
+        self,
+        engine: AsyncEngine,
+        key: str,
+        group_id: str | None,
+        sender: Account,
+        client_id: str,
+        body: str,
+        session_id: str | None,
+    ) -> StoredMessage | None:
+        """The new message, or None when this sender's ``client_id`` was stored before (nothing was written)."""
+        message_id, now = uuid.uuid4(), datetime.now(UTC)
+        arguments = (
+            uuid.uuid4(),
+            key,
+            key.split(":", 1)[0],
+            None if group_id is None else uuid.UUID(group_id),
+            now,
+            message_id,
+            uuid.UUID(sender.user_id),
+            client_id,
+            body,
+            None if session_id is None else uuid.UUID(session_id),
+        )
+        try:
+            async with engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                driver: asyncpg.Connection = raw.driver_connection
+                try:
+                    row = await driver.fetchrow(_SEND, *arguments)
+                except asyncpg.UniqueViolationError:
+                    return None
+                except _UNAVAILABLE:
+                    await connection.invalidate()
+                    raise
+        except (OperationalError, DBAPIError, *_UNAVAILABLE) as exc:
+            raise ChatUnavailable(type(exc).__name__) from None
+        assert row is not None
+        return StoredMessage(
+            id=str(message_id),
+            key=key,
+            seq=row["seq"],
+            sender_id=sender.user_id,
+            display_name=sender.display_name,
+            body=body,
+            sent_at=now.isoformat(),
+            deleted=False,
+            session_id=None if row["session_id"] is None else str(row["session_id"]),
+        )
+
+    async def _stored_before(self, key: str, sender: Account, client_id: str) -> tuple[StoredMessage, bool]:
+        try:
+            async with self.db() as session:
+                existing = await self._existing(session, uuid.UUID(sender.user_id), client_id)
+        except (OperationalError, DBAPIError, OSError) as exc:
+            raise ChatUnavailable(type(exc).__name__) from None
+        if existing is None:
+            raise ChatUnavailable("message not found after a conflict")
+        return self._repeat(existing, key, sender)
+
+    async def _send_portable(
+        self, key: str, group_id: str | None, sender: Account, client_id: str, body: str, session_id: str | None
     ) -> tuple[StoredMessage, bool]:
         sender_id = uuid.UUID(sender.user_id)
         try:
@@ -109,11 +215,7 @@ class DatabaseChatRepository:
             pass  # the same client id stored meanwhile by a retry on another connection: return that one
         except (OperationalError, DBAPIError, OSError) as exc:
             raise ChatUnavailable(type(exc).__name__) from None
-        async with self.db() as session:
-            existing = await self._existing(session, sender_id, client_id)
-        if existing is None:
-            raise ChatUnavailable("message not found after a conflict")
-        return self._repeat(existing, key, sender)
+        return await self._stored_before(key, sender, client_id)
 
     @staticmethod
     def _repeat(existing: tuple[ChatMessage, str], key: str, sender: Account) -> tuple[StoredMessage, bool]:

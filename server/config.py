@@ -60,6 +60,11 @@ class Settings:
     sweep_ms: int = 1000
     presence_ttl_seconds: int = 6
     max_connections_per_user: int = 5
+    # Admission (signaling/admission.py): requests and connects in flight per node, how many may wait for a slot,
+    # and for how long before they are refused with ``busy``.
+    max_in_flight: int = 32
+    admission_queue: int = 256
+    admission_wait_ms: int = 2000
     max_queued_packets: int = 512
     chat_retention_days: int = 30
     redis_prefix: str = "haven:"
@@ -78,6 +83,8 @@ class Settings:
     media_ports: tuple[int, int] | None = None
     media_public_address: str | None = None
     forward_video_limit: int | None = None
+    # Server processes ``haven serve`` runs on the one port (server/workers.py); each is a node of its own.
+    workers: int = 1
 
     @property
     def is_sqlite(self) -> bool:
@@ -220,6 +227,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sweep_ms=_int(env, "HAVEN_SWEEP_MS", 1000, 50, 60_000),
         presence_ttl_seconds=_int(env, "HAVEN_PRESENCE_TTL_SECONDS", 6, 2, 600),
         max_connections_per_user=_int(env, "HAVEN_MAX_CONNECTIONS_PER_USER", 5, 1, 100),
+        max_in_flight=_int(env, "HAVEN_MAX_IN_FLIGHT", 32, 1, 10_000),
+        admission_queue=_int(env, "HAVEN_ADMISSION_QUEUE", 256, 0, 100_000),
+        admission_wait_ms=_int(env, "HAVEN_ADMISSION_WAIT_MS", 2000, 0, 60_000),
         max_queued_packets=_int(env, "HAVEN_MAX_QUEUED_PACKETS", 512, 16, 100_000),
         chat_retention_days=_int(env, "HAVEN_CHAT_RETENTION_DAYS", 30, 0, 36_500),
         redis_prefix=_prefix(env.get("HAVEN_REDIS_PREFIX") or "haven:"),
@@ -232,6 +242,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         media_ports=_port_range(env.get("HAVEN_MEDIA_PORTS")),
         media_public_address=env.get("HAVEN_MEDIA_PUBLIC_ADDRESS") or None,
         forward_video_limit=_int(env, "HAVEN_FORWARD_VIDEO_LIMIT", 0, 0, 100) or None,
+        workers=_int(env, "HAVEN_WORKERS", 1, 1, 64),
     )
 
 

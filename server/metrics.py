@@ -39,6 +39,10 @@ class Metrics:
         """Expose the forwarder's own counters (read at each scrape) as haven_forwarder_*."""
         self.registry.register(_ForwarderCollector(stats))
 
+    def watch(self, collector: Any) -> None:
+        """Expose another collector's metrics (read at each scrape) from this registry."""
+        self.registry.register(collector)
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 

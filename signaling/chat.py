@@ -17,7 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import socketio
 
@@ -110,15 +110,33 @@ class Chat:
         """The live session a room message belongs to (None for a direct conversation)."""
         if conversation.kind == "room":
             assert conversation.group_id is not None
-            room = await self._live_room(conversation.group_id)
-            if room is None or room.member(conn.account.user_id) is None:
-                raise not_authorized("Only people in the group's live room can write in its chat.")
-            return room.session_id
+            return await self._member_session(conn, conversation.group_id)
         if conversation.other_id is None or not await self.pairings.may_message(
             conn.account.user_id, conversation.other_id
         ):
             raise not_authorized("You can message your paired mentor or mentee, or your group's facilitators.")
         return None
+
+    async def _member_session(self, conn: LocalConnection, group_id: str) -> str | None:
+        """The session of the live room ``conn`` holds a place in, or a refusal. The stored room decides; what it
+        said is kept with the connection for as long as its entry into the member room stands (a removal, an end
+        or a new session takes the connection out of that room or enters it again), so a message costs no read."""
+        room_name = members_room(group_id)
+        stamp = self._entry_stamp(conn.sid, room_name)
+        cached = conn.chat_entry
+        if stamp is not None and cached is not None and cached[0] == room_name and cached[1] == stamp:
+            return cached[2]
+        room = await self._live_room(group_id)
+        member = None if room is None else room.member(conn.account.user_id)
+        if room is None or member is None:
+            raise not_authorized("Only people in the group's live room can write in its chat.")
+        if stamp is not None and member.peer_id == conn.sid and self._entry_stamp(conn.sid, room_name) == stamp:
+            conn.chat_entry = (room_name, stamp, room.session_id)
+        return room.session_id
+
+    def _entry_stamp(self, sid: str, room_name: str) -> int | None:
+        stamps = getattr(self.sio.manager, "entry_stamp", None)
+        return None if stamps is None else cast("int | None", stamps(sid, room_name))
 
     async def _may_read(self, conn: LocalConnection, conversation: Conversation) -> Readable:
         if conversation.kind == "dm":

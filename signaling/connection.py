@@ -33,6 +33,9 @@ class LocalConnection:
     ice_refresh_at: float = float("inf")
     # The group room (or its lobby) this connection joined through this node, if any.
     room_id: str | None = None
+    # What chat last learned of this connection's place in a room: (member room, entry stamp, session id), good
+    # while the connection's entry into that Socket.IO room keeps its stamp (``signaling.room_entries``).
+    chat_entry: tuple[str, int, str | None] | None = None
     # The call this connection last placed, answered or resumed (it may have ended since: always check).
     call_id: str | None = None
     # The TCP transport under the WebSocket, so a client that stops reading can be cut off at once.

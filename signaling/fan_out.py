@@ -17,11 +17,14 @@ import socketio
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from signaling.room_entries import EntryStamps
+from signaling.shared_packets import PublishedPackets
+
 log = logging.getLogger("haven.fan_out")
 RESUBSCRIBE_MAX_SECONDS = 2.0
 
 
-class FanOut(socketio.AsyncRedisManager):  # type: ignore[misc]
+class FanOut(EntryStamps, PublishedPackets, socketio.AsyncRedisManager):  # type: ignore[misc]
     def __init__(self, url: str, channel: str) -> None:
         super().__init__(
             url,

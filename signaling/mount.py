@@ -16,6 +16,7 @@ from aiohttp import web
 from rooms.calls import from_document as call_document
 from server.config import Settings
 from signaling.access import LiveAccess
+from signaling.admission import Admission
 from signaling.call_lines import Lines
 from signaling.calls import Calls
 from signaling.chat import Chat
@@ -28,6 +29,7 @@ from signaling.group_rooms import GroupRooms
 from signaling.namespace import HavenNamespace
 from signaling.presence import MemoryPresence, Presence, RedisPresence
 from signaling.restoring_store import RestoringStore
+from signaling.room_entries import LocalManager
 from signaling.room_store import Document, MemoryRoomStore, RedisRoomStore, RoomStore
 from signaling.seams import (
     Accounts,
@@ -82,9 +84,9 @@ class Signaling:
 SIGNALING = web.AppKey("signaling", Signaling)
 
 
-def _manager(settings: Settings) -> socketio.AsyncManager | None:
+def _manager(settings: Settings) -> socketio.AsyncManager:
     if settings.redis_url is None:
-        return None
+        return LocalManager()
     return FanOut(settings.redis_url, channel=f"{settings.redis_prefix}socketio")
 
 
@@ -176,6 +178,11 @@ def build(settings: Settings, redis: aioredis.Redis | None, backends: Backends) 
         allowed_origins=settings.allowed_origins,
         max_connections_per_user=settings.max_connections_per_user,
         max_queued_packets=settings.max_queued_packets,
+        admission=Admission(
+            limit=settings.max_in_flight,
+            queue_limit=settings.admission_queue,
+            wait_seconds=settings.admission_wait_ms / 1000,
+        ),
     )
     sio.register_namespace(namespace)
     sio.on_refused = namespace.refused_packet

@@ -18,6 +18,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from rooms.errors import RoomError
 from signaling import wire
 from signaling.acks import Ack, SignalingError, fail, refusal
+from signaling.admission import Admission
 from signaling.calls import Calls
 from signaling.chat import Chat
 from signaling.connection import LocalConnection
@@ -27,6 +28,7 @@ from signaling.presence import Connection, Presence
 from signaling.room_store import StoreConflict, StoreUnavailable
 from signaling.seams import Accounts
 from signaling.sessions import Sessions
+from signaling.stats import SignalingStats
 
 log = logging.getLogger("haven.signaling")
 MAX_TOKEN_CHARS = 4096
@@ -56,13 +58,22 @@ PRIVILEGED_EVENTS = frozenset(
         "chat:delete",
     }
 )
+# What is let through without admission: cheap, touching neither the database nor a room document, and (for
+# ``rtc:signal``) order-sensitive, so a retry must not let a later signal overtake it.
+UNADMITTED_EVENTS = frozenset({"rtc:signal", "chat:typing", "rtc:ice_servers"})
 # The database not answering (down, or slower than its timeouts): refused at once as unavailable.
 DATABASE_OUTAGES = (OperationalError, InterfaceError, PoolTimeout, TimeoutError, ConnectionError)
 
 
-def refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
-    """A refused connect; the client's ``connect_error`` carries ``data`` = {code, message}."""
-    return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message})
+def refuse(code: str, message: str, **extra: Any) -> socketio.exceptions.ConnectionRefusedError:
+    """A refused connect; the client's ``connect_error`` carries ``data`` = {code, message, ...extra}."""
+    return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message, **extra})
+
+
+def busy(retry_after_ms: int) -> Ack:
+    ack = fail("busy", "Haven is busy for a moment; send this again after retry_after_ms.")
+    ack["error"]["retry_after_ms"] = retry_after_ms
+    return ack
 
 
 class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -80,6 +91,7 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         allowed_origins: Collection[str],
         max_connections_per_user: int,
         max_queued_packets: int = 512,
+        admission: Admission | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__("/")
@@ -92,6 +104,8 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.allowed_origins = frozenset(allowed_origins)
         self.max_connections_per_user = max_connections_per_user
         self.max_queued_packets = max_queued_packets
+        self.admission = admission or Admission(limit=32, queue_limit=256, wait_seconds=2.0)
+        self.stats = SignalingStats()
         self.clock = clock
         self.connections = connections
         self.draining = False
@@ -141,6 +155,7 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             )
             if queued > self.max_queued_packets or buffered > MAX_BUFFERED_BYTES:
                 log.info("dropping a client that stopped reading", extra={"queued": queued, "buffered": buffered})
+                self.stats.slow_clients_dropped += 1
                 if socket is not None:
                     # Close without waiting for the backlog to drain (it never would), then cut the TCP link.
                     await socket.close(wait=False, abort=True)
@@ -159,7 +174,12 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return await self._connect(*args[:3])
         if event == "disconnect":
             return await self._disconnect(args[0])
-        return await self._event(event, args[0], args[1] if len(args) > 1 else None, len(args) > 2)
+        started = time.monotonic()
+        ack = await self._event(event, args[0], args[1] if len(args) > 1 else None, len(args) > 2)
+        if event in self.handlers:
+            outcome = ack.get("status", "ok") if ack.get("ok") else ack["error"]["code"]
+            self.stats.answered(event, str(outcome), time.monotonic() - started)
+        return ack
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         origin = environ.get("HTTP_ORIGIN")
@@ -167,6 +187,19 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             raise refuse("not_authorized", "This origin may not connect to Haven.")
         if self.draining:
             raise refuse("unavailable", "This server is restarting; connect again.")
+        if not await self.admission.enter():
+            raise refuse(
+                "busy",
+                "Haven is busy for a moment; connect again after retry_after_ms.",
+                retry_after_ms=self.admission.retry_after_ms(),
+            )
+        started = time.monotonic()
+        try:
+            await self._connect_admitted(sid, environ, auth)
+        finally:
+            self.admission.leave(time.monotonic() - started)
+
+    async def _connect_admitted(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         grant = None
         if isinstance(token, str) and 0 < len(token) <= MAX_TOKEN_CHARS:
@@ -291,6 +324,21 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except wire.WireError as exc:
             self._strike(conn)
             return fail("invalid_request", str(exc))
+        if event in UNADMITTED_EVENTS:
+            return await self._handle(event, conn, handler, body)
+        if not await self.admission.enter():
+            return busy(self.admission.retry_after_ms())
+        started = time.monotonic()
+        try:
+            if conn.sid not in self.connections:
+                # The client left while this waited for a slot: nobody is there to be answered.
+                self.admission.abandoned()
+                return fail("not_authenticated", "This connection is not signed in.")
+            return await self._handle(event, conn, handler, body)
+        finally:
+            self.admission.leave(time.monotonic() - started)
+
+    async def _handle(self, event: str, conn: LocalConnection, handler: Handler, body: Any) -> Ack:
         try:
             if event in PRIVILEGED_EVENTS:
                 await self.sessions.verify(conn)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,16 +50,40 @@ def create_engine(
     if statement_timeout is not None:
         connect_args["command_timeout"] = statement_timeout + 2.0
         connect_args["server_settings"] = {"statement_timeout": str(round(statement_timeout * 1000))}
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         hide_parameters=True,
         pool_size=10,
         max_overflow=10,
-        pool_pre_ping=True,
+        # Not a ping at every checkout (three round trips with asyncpg): only a connection that sat idle is checked
+        # (``_check_when_idle``); one in steady use proves itself by being used.
+        pool_pre_ping=False,
         pool_recycle=1800,
         pool_timeout=pool_timeout,
         connect_args=connect_args,
     )
+    event.listen(engine.sync_engine.pool, "checkin", _note_checkin)
+    event.listen(engine.sync_engine.pool, "checkout", _check_when_idle)
+    return engine
+
+
+# A pooled connection idle for longer than this is pinged before use; a dead one is replaced, not handed out.
+IDLE_PING_SECONDS = 1.0
+
+
+def _note_checkin(dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _check_when_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:
+        # The pool drops this connection and checks out another (a new one if need be).
+        raise sa_exc.DisconnectionError("a pooled connection did not answer") from exc
 
 
 # SQLSTATE classes of a database that cannot serve now, rather than of a bad query: 08 connection exception,

@@ -1,0 +1,46 @@
+"""When each local connection entered each member room: a stamp that changes with every entry.
+
+Socket.IO's member room (``r:<room id>``) is where a member's connection is while it holds its place; entering and
+leaving it travels over pub/sub from whichever node decided, and the sweeper repairs what a lost message left
+behind. What this node learned about a connection's place (its session, for chat) is cached against the stamp of
+its entry: a removal, an end or a new session takes the connection out of the room or stamps it again, and with it
+goes the cache, without asking Redis on every message.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import socketio
+
+from signaling.shared_packets import LocalPackets
+
+MEMBER_ROOM_PREFIX = "r:"
+
+
+class EntryStamps:
+    """A mixin for python-socketio's client managers: stamps entries into member rooms."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stamps: dict[tuple[str, str], int] = {}
+        self._counter = itertools.count(1)
+
+    def basic_enter_room(self, sid: str, namespace: str, room: Any, eio_sid: str | None = None) -> None:
+        super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)  # type: ignore[misc]
+        if isinstance(room, str) and room.startswith(MEMBER_ROOM_PREFIX):
+            self._stamps[(sid, room)] = next(self._counter)
+
+    def basic_leave_room(self, sid: str, namespace: str, room: Any) -> None:
+        super().basic_leave_room(sid, namespace, room)  # type: ignore[misc]
+        if isinstance(room, str):
+            self._stamps.pop((sid, room), None)
+
+    def entry_stamp(self, sid: str, room: str) -> int | None:
+        """The stamp of ``sid``'s current entry into ``room``; None while it is not in it."""
+        return self._stamps.get((sid, room))
+
+
+class LocalManager(EntryStamps, LocalPackets, socketio.AsyncManager):  # type: ignore[misc]
+    """The single node's client manager."""
