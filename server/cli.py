@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 from pydantic import ValidationError
 
+from server import workers
 from server.accounts import create_user, user_view
 from server.app import create_app
 from server.chat_retention import purge_bodies
@@ -37,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server")
     serve.add_argument("--host", help="address to listen on (default HAVEN_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default HAVEN_PORT or 8080)")
+    serve.add_argument(
+        "--workers", type=int, help="server processes on the one port (default HAVEN_WORKERS or 1; above 1 needs Redis)"
+    )
+    # How a parent started with --workers starts each of its workers (server/workers.py); not for people.
+    serve.add_argument("--worker", type=workers.parse_pipes, help=argparse.SUPPRESS)
 
     commands.add_parser("migrate", help="upgrade the database schema to the newest revision")
 
@@ -106,6 +112,30 @@ async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(settings: Settings, env: dict[str, str], worker: tuple[int, int] | None) -> int:
+    place = {"host": settings.host, "port": settings.port, "mode": settings.mode.value}
+    if worker is not None:
+        log.info("starting", extra={**place, "node_id": settings.node_id})
+        return workers.serve_worker(create_app(settings), settings, worker, SHUTDOWN_SECONDS)
+    if settings.workers > 1:
+        problem = workers.refusal(settings)
+        if problem is not None:
+            print(f"haven: configuration error: {problem}", file=sys.stderr)
+            return 2
+        log.info("starting", extra={**place, "workers": settings.workers})
+        return asyncio.run(workers.Supervisor(settings, env).run())
+    log.info("starting", extra={**place, "node_id": settings.node_id})
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
+        print=None,
+        shutdown_timeout=SHUTDOWN_SECONDS,
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     env = dict(os.environ)
@@ -114,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         env["HAVEN_HOST"] = args.host
     if getattr(args, "port", None) is not None:
         env["HAVEN_PORT"] = str(args.port)
+    if getattr(args, "workers", None) is not None:
+        env["HAVEN_WORKERS"] = str(args.workers)
     try:
         settings = load_settings(env)
     except ConfigError as exc:
@@ -122,16 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level)
 
     if args.command == "serve":
-        log.info("starting", extra={"host": settings.host, "port": settings.port, "mode": settings.mode.value})
-        web.run_app(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            access_log=None,
-            print=None,
-            shutdown_timeout=SHUTDOWN_SECONDS,
-        )
-        return 0
+        return _serve(settings, env, args.worker)
     if args.command == "purge-chat":
         return asyncio.run(_purge_chat(settings, args.older_than_days))
     if args.command == "migrate":
