@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import uvloop
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -114,6 +115,9 @@ async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
 
 def _serve(settings: Settings, env: dict[str, str], worker: tuple[int, int] | None) -> int:
     place = {"host": settings.host, "port": settings.port, "mode": settings.mode.value}
+    if settings.event_loop == "uvloop":
+        # Every loop this process makes from here on (aiohttp's, a worker's) is uvloop's.
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     if worker is not None:
         log.info("starting", extra={**place, "node_id": settings.node_id})
         return workers.serve_worker(create_app(settings), settings, worker, SHUTDOWN_SECONDS)

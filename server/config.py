@@ -63,6 +63,8 @@ class Settings:
     # Admission (signaling/admission.py): requests and connects in flight per node, how many may wait for a slot,
     # and for how long before they are refused with ``busy``.
     max_in_flight: int = 32
+    # The event loop ``haven serve`` runs on: "uvloop" (libuv's, faster) or "asyncio" (the standard library's).
+    event_loop: str = "uvloop"
     admission_queue: int = 256
     admission_wait_ms: int = 2000
     max_queued_packets: int = 512
@@ -106,6 +108,13 @@ def _networks(name: str, value: str | None) -> tuple[IPNetwork, ...]:
         return tuple(ipaddress.ip_network(part, strict=False) for part in _split(value))
     except ValueError as exc:
         raise ConfigError(f"{name}: {exc}") from None
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip() or default
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -228,6 +237,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         presence_ttl_seconds=_int(env, "HAVEN_PRESENCE_TTL_SECONDS", 6, 2, 600),
         max_connections_per_user=_int(env, "HAVEN_MAX_CONNECTIONS_PER_USER", 5, 1, 100),
         max_in_flight=_int(env, "HAVEN_MAX_IN_FLIGHT", 32, 1, 10_000),
+        event_loop=_choice(env, "HAVEN_EVENT_LOOP", "uvloop", ("uvloop", "asyncio")),
         admission_queue=_int(env, "HAVEN_ADMISSION_QUEUE", 256, 0, 100_000),
         admission_wait_ms=_int(env, "HAVEN_ADMISSION_WAIT_MS", 2000, 0, 60_000),
         max_queued_packets=_int(env, "HAVEN_MAX_QUEUED_PACKETS", 512, 16, 100_000),

@@ -36,10 +36,16 @@ class DatabaseAccounts:
         except InvalidToken:
             return None
         async with self.db() as session:
-            user = await session.get(User, claims.user_id)
+            user = (
+                await session.execute(
+                    select(User.display_name, User.role, User.disabled_at, User.session_epoch).where(
+                        User.id == claims.user_id
+                    )
+                )
+            ).first()
         if user is None or user.disabled_at is not None or user.session_epoch != claims.epoch:
             return None
-        account = Account(str(user.id), user.display_name, user.role)
+        account = Account(str(claims.user_id), user.display_name, user.role)
         return Grant(account, claims.issued_at.timestamp(), claims.expires_at.timestamp(), claims.epoch)
 
     async def states(self, user_ids: Collection[str]) -> dict[str, AccountState]:
@@ -69,7 +75,7 @@ class DatabaseGroups:
         async with self.db() as session:
             row = (
                 await session.execute(
-                    select(GroupMembership.role, Group)
+                    select(GroupMembership.role, Group.capacity, Group.lobby_enabled, Group.self_unmute_allowed)
                     .join(Group, Group.id == GroupMembership.group_id)
                     .where(
                         GroupMembership.group_id == group_uuid,
@@ -80,9 +86,8 @@ class DatabaseGroups:
             ).first()
         if row is None:
             return None
-        role, group = row
-        settings = GroupSettings(group.capacity, group.lobby_enabled, group.self_unmute_allowed)
-        return Enrolment(Role(role), settings)
+        role, capacity, lobby_enabled, self_unmute_allowed = row
+        return Enrolment(Role(role), GroupSettings(capacity, lobby_enabled, self_unmute_allowed))
 
     async def group(self, group_id: str) -> GroupState | None:
         group_uuid = _uuid(group_id)

@@ -52,7 +52,9 @@ class LiveCollector:
             yield self._counter(f"haven_admission_{name}", f"Requests and connects {name} by admission.", value)
         stats = namespace.stats
         yield self._counter(
-            "haven_slow_clients_dropped", "Connections cut off for not reading their output.", stats.slow_clients_dropped
+            "haven_slow_clients_dropped",
+            "Connections cut off for not reading their output.",
+            stats.slow_clients_dropped,
         )
         frames = getattr(self.live.sio.manager, "frames_sent", 0)
         yield self._counter("haven_deliveries", "Events to rooms delivered to this node's connections.", frames)

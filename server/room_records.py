@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rooms.events import Event, MemberJoined, MemberLeft, SessionClosed, SessionOpened
+from rooms.model import Room
 from server import audit
 from server.db.models import Attendance, Session
+from signaling.seams import AuditNote
 
 
 def _at(timestamp: float) -> datetime:
@@ -30,20 +34,51 @@ class DatabaseRoomRecords:
             .limit(1)
         )
 
-    async def record(self, group_id: str, events: list[Event]) -> None:
-        if not any(isinstance(e, SessionOpened | SessionClosed | MemberJoined | MemberLeft) for e in events):
+    async def _ensure_session(
+        self, session: AsyncSession, session_id: uuid.UUID, group: uuid.UUID, at: float, opened_by: str | None
+    ) -> None:
+        """The session's row, written by whichever of its first changes commits first: joins that overlap the one
+        that opened the room must not find it missing (their attendance would be lost). The opener's own record
+        fills in who opened it."""
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        row = {"id": session_id, "group_id": group, "started_at": _at(at), "opened_by": None}
+        statement = insert(Session).values(**row)
+        if opened_by is None:
+            statement = statement.on_conflict_do_nothing(index_elements=["id"])
+        else:
+            opener = uuid.UUID(opened_by)
+            statement = statement.values(opened_by=opener).on_conflict_do_update(
+                index_elements=["id"], set_={"opened_by": opener, "started_at": _at(at)}
+            )
+        await session.execute(statement)
+
+    async def record(
+        self, group_id: str, events: list[Event], audit: AuditNote | None = None, room: Room | None = None
+    ) -> None:
+        durable = any(isinstance(e, SessionOpened | SessionClosed | MemberJoined | MemberLeft) for e in events)
+        if not durable and audit is None:
             return
         group = uuid.UUID(group_id)
         async with self.db.begin() as session:
-            current = await self._open_session(session, group)
+            if audit is not None:
+                _write_audit(session, group_id, audit)
+            if not durable:
+                return
+            if room is not None and room.session_id is not None:
+                # The room says which session it is in: no need to look, and no race with the one opening it.
+                current: uuid.UUID | None = uuid.UUID(room.session_id)
+                if not any(isinstance(e, SessionOpened) for e in events) and any(
+                    isinstance(e, MemberJoined) for e in events
+                ):
+                    assert current is not None
+                    await self._ensure_session(session, current, group, room.opened_at or time.time(), None)
+            else:
+                current = await self._open_session(session, group)
             for event in events:
                 match event:
                     case SessionOpened(session_id=session_id, opened_by=opened_by, at=at):
                         current = uuid.UUID(session_id)
-                        session.add(
-                            Session(id=current, group_id=group, opened_by=uuid.UUID(opened_by), started_at=_at(at))
-                        )
-                        await session.flush()
+                        await self._ensure_session(session, current, group, at, opened_by)
                     case SessionClosed(session_id=session_id, ended_by=ended_by, at=at):
                         closed = uuid.UUID(session_id)
                         await session.execute(
@@ -84,12 +119,16 @@ class DatabaseRoomRecords:
         self, actor_id: str, action: str, outcome: str, group_id: str, target_id: str | None, detail: dict[str, Any]
     ) -> None:
         async with self.db.begin() as session:
-            audit.record(
-                session,
-                action=action,
-                outcome=outcome,
-                actor_id=uuid.UUID(actor_id),
-                target_type="user" if target_id else "group",
-                target_id=target_id or group_id,
-                detail={"group_id": group_id, **detail} if target_id else detail or None,
-            )
+            _write_audit(session, group_id, AuditNote(actor_id, action, outcome, target_id, detail))
+
+
+def _write_audit(session: AsyncSession, group_id: str, note: AuditNote) -> None:
+    audit.record(
+        session,
+        action=note.action,
+        outcome=note.outcome,
+        actor_id=uuid.UUID(note.actor_id),
+        target_type="user" if note.target_id else "group",
+        target_id=note.target_id or group_id,
+        detail={"group_id": group_id, **note.detail} if note.target_id else note.detail or None,
+    )

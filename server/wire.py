@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from server.db.models import MemberRole, UserRole
+from server.db.models import MAX_CAPACITY, MIN_CAPACITY, MemberRole, UserRole
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 
@@ -35,7 +35,7 @@ DisplayName = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(
 GroupName = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_plain_text)]
 # NIST SP 800-63B: at least 8 characters; the upper bound keeps hashing cost bounded.
 NewPassword = Annotated[str, Field(min_length=8, max_length=256)]
-Capacity = Annotated[int, Field(ge=2, le=50)]
+Capacity = Annotated[int, Field(ge=MIN_CAPACITY, le=MAX_CAPACITY)]
 
 
 class Body(BaseModel):

@@ -7,7 +7,6 @@ after the write succeeded deliver what happened. The node that wins the write is
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -25,11 +24,12 @@ from rooms.model import Person, Role, Room
 from rooms.reconcile import reconcile
 from signaling import ice_privacy, wire
 from signaling.acks import Ack, SignalingError, not_authorized, ok
+from signaling.coalesce import Coalesced
 from signaling.connection import LocalConnection
 from signaling.delivery import Delivery, facilitators_room, members_room
 from signaling.presence import Connection, Presence
 from signaling.room_store import Document, RoomStore
-from signaling.seams import GroupDirectory, GroupState, IceServers, MediaPlane, RoomRecords
+from signaling.seams import AuditNote, GroupDirectory, GroupState, IceServers, MediaPlane, RoomRecords
 from signaling.views import MESH_LIMIT, entry_payload, media_view
 
 log = logging.getLogger("haven.rooms")
@@ -59,14 +59,21 @@ class GroupRooms:
         self.grace_seconds = grace_seconds
         self.clock = clock
         self.media = media
-        self._media_locks: dict[str, asyncio.Lock] = {}
+        # One forwarder sync at a time per room, shared by the changes that ask for one meanwhile.
+        self._media_refresh = Coalesced(self._refresh_media)
         self.delivery = Delivery(sio, self._entry_for, self._media_for)
         if media is not None:
             media.connect(self._media_send, self._media_moved, self._media_refresh)
 
     # -- the one way state changes -------------------------------------------------------------------------
 
-    async def _apply(self, room_id: str, change: Change, origin: str | None = None) -> tuple[Room | None, list[Event]]:
+    async def _apply(
+        self,
+        room_id: str,
+        change: Change,
+        origin: str | None = None,
+        audit: Callable[[Room | None], AuditNote] | None = None,
+    ) -> tuple[Room | None, list[Event]]:
         def on_document(document: Document | None) -> tuple[Document | None, tuple[Room | None, list[Event]]]:
             room = None if document is None else from_document(document)
             new_room, events = topology.settle(*change(room), None if self.media is None else self.media.mesh_limit)
@@ -76,8 +83,10 @@ class GroupRooms:
 
         new_room, events = await self.store.update(room_id, on_document)
         if events:
-            await self._carry_out(room_id, new_room, events, origin)
+            await self._carry_out(room_id, new_room, events, origin, None if audit is None else audit(new_room))
             await self._sync_media(room_id, new_room)
+        elif audit is not None:
+            await self._write_audit(room_id, audit(new_room))
         return new_room, events
 
     async def _sync_media(self, room_id: str, room: Room | None) -> None:
@@ -93,16 +102,12 @@ class GroupRooms:
         except Exception:
             log.exception("updating the forwarder failed", extra={"room_id": room_id})
 
-    async def _media_refresh(self, room_id: str) -> None:
+    async def _refresh_media(self, room_id: str) -> None:
         """Sync the forwarder with the room as stored now (also every few seconds, from the serving node)."""
-        lock = self._media_locks.setdefault(room_id, asyncio.Lock())
-        async with lock:
-            document = await self.store.read(room_id)
-            room = None if document is None else from_document(document)
-            if self.media is not None and (room is None or room.forwarded):
-                await self.media.sync(room_id, room)
-            if room is None:
-                self._media_locks.pop(room_id, None)
+        document = await self.store.read(room_id)
+        room = None if document is None else from_document(document)
+        if self.media is not None and (room is None or room.forwarded):
+            await self.media.sync(room_id, room)
 
     async def _media_moved(self, room_id: str) -> None:
         """The room's forwarder changed (its node went away): place it again and tell every member where."""
@@ -118,9 +123,11 @@ class GroupRooms:
     async def _media_send(self, room_id: str, to: str, event: str, data: dict[str, Any]) -> None:
         await self.sio.emit(event, data, to=members_room(room_id) if to == "room" else to)
 
-    async def _carry_out(self, room_id: str, room: Room | None, events: list[Event], origin: str | None) -> None:
+    async def _carry_out(
+        self, room_id: str, room: Room | None, events: list[Event], origin: str | None, audit: AuditNote | None = None
+    ) -> None:
         try:
-            await self.records.record(room_id, events)
+            await self.records.record(room_id, events, audit, room)
         except Exception:
             # The room goes on; the gap in the records is logged (by ids only) for the operator.
             log.exception("recording room events failed", extra={"room_id": room_id})
@@ -133,6 +140,11 @@ class GroupRooms:
                     log.exception("storing the lobby setting failed", extra={"room_id": room_id})
 
     async def _entry_for(self, room: Room, user_id: str) -> dict[str, Any]:
+        # The room as stored now, read after the newcomer entered the members' Socket.IO room: whoever joined since
+        # the newcomer's own change is listed, whoever joins later is announced to it (in a large room joins overlap).
+        document = await self.store.read(room.room_id)
+        if document is not None and (now := from_document(document)).member(user_id) is not None:
+            room = now
         member = room.member(user_id)
         assert member is not None
         last_seq = await self.groups.chat_last_seq(f"room:{room.room_id}")
@@ -155,10 +167,13 @@ class GroupRooms:
     async def _audit(
         self, conn: LocalConnection, action: str, outcome: str, room_id: str, target: str | None = None, **detail: Any
     ) -> None:
+        await self._write_audit(room_id, AuditNote(conn.account.user_id, action, outcome, target, detail))
+
+    async def _write_audit(self, room_id: str, note: AuditNote) -> None:
         try:
-            await self.records.audit(conn.account.user_id, action, outcome, room_id, target, detail)
+            await self.records.audit(note.actor_id, note.action, note.outcome, room_id, note.target_id, note.detail)
         except Exception:
-            log.exception("audit write failed", extra={"action": action})
+            log.exception("audit write failed", extra={"action": note.action})
 
     async def _moderate(
         self, conn: LocalConnection, action: str, room_id: str, target: str | None, make: Callable[[Person], Change]
@@ -188,11 +203,18 @@ class GroupRooms:
             raise not_authorized("You are not enrolled in this group.")
         person = Person(conn.account.user_id, conn.account.display_name, enrolment.role)
         session_id = str(uuid.uuid4())
+
+        def audited(room: Room | None) -> AuditNote:
+            # Written with the join's own records, in their transaction.
+            entered = room is not None and room.member(person.user_id) is not None
+            return AuditNote(person.user_id, "room.join", "joined" if entered else "waiting")
+
         try:
             room, _ = await self._apply(
                 room_id,
                 lambda r: transitions.join(r, room_id, enrolment.settings, person, conn.sid, self.clock(), session_id),
                 origin=conn.sid,
+                audit=audited,
             )
         except RoomError as exc:
             await self._audit(conn, "room.join", exc.code, room_id)
@@ -202,11 +224,9 @@ class GroupRooms:
         assert room is not None
         member = room.member(person.user_id)
         if member is None:
-            await self._audit(conn, "room.join", "waiting", room_id)
             return ok(
                 status="waiting", room={"room_id": room_id}, self={"peer_id": conn.sid, "user_id": person.user_id}
             )
-        await self._audit(conn, "room.join", "joined", room_id)
         return ok(**await self._entry_for(room, person.user_id))
 
     async def _still_in(self, conn: LocalConnection, room_id: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rooms.calls import Call, CallEvent
@@ -98,9 +98,23 @@ class PairingDirectory(Protocol):
         """``other_id`` as this user's contact, if an active pairing joins the two."""
 
 
+@dataclass(frozen=True, slots=True)
+class AuditNote:
+    """An audit row to write with a change's records, in the same transaction."""
+
+    actor_id: str
+    action: str
+    outcome: str
+    target_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
 class RoomRecords(Protocol):
-    async def record(self, group_id: str, events: list[Event]) -> None:
-        """Write the durable side of ``events``: sessions, attendance."""
+    async def record(
+        self, group_id: str, events: list[Event], audit: AuditNote | None = None, room: Room | None = None
+    ) -> None:
+        """Write the durable side of ``events``: sessions, attendance; and ``audit``, in one transaction. ``room``
+        is the room as the change left it (its session)."""
 
     async def audit(
         self, actor_id: str, action: str, outcome: str, group_id: str, target_id: str | None, detail: dict[str, Any]

@@ -100,9 +100,15 @@ class User(Base):
     session_epoch: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
 
 
+# How many people a group's live room may hold. Past the mesh limit (at most 50) a room's media is forwarded, so the
+# upper bound is what one room's live state and fan-out carry, not what a browser's mesh would.
+MIN_CAPACITY = 2
+MAX_CAPACITY = 200
+
+
 class Group(Base):
     __tablename__ = "groups"
-    __table_args__ = (CheckConstraint("capacity BETWEEN 2 AND 50", name="capacity"),)
+    __table_args__ = (CheckConstraint(f"capacity BETWEEN {MIN_CAPACITY} AND {MAX_CAPACITY}", name="capacity"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(120))

@@ -55,7 +55,7 @@ async def test_invalid_user_bodies_name_the_field(api: Api, admin: str, payload:
         {"name": "Group", "capacity": True},
         {"name": "Group", "capacity": 12.5},
         {"name": "Group", "capacity": 1},
-        {"name": "Group", "capacity": 51},
+        {"name": "Group", "capacity": 201},
         {"name": "", "capacity": 12},
         {"name": "Group", "capacity": 12, "owner": "me"},
         ["name", "capacity"],

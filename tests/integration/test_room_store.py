@@ -126,6 +126,50 @@ async def test_fifty_concurrent_increments_from_two_nodes_all_land(nodes: Nodes)
     assert calls >= 50
 
 
+async def test_two_hundred_members_joining_at_once_on_two_nodes_do_not_contend(nodes: Nodes) -> None:
+    # As a room of 200 fills at once: each change rewrites a document that grows to 200 members.
+    node_a, node_b = nodes(), nodes()
+    calls = 0
+
+    def join(user: int) -> Callable[[Document | None], tuple[Document, int]]:
+        def change(current: Document | None) -> tuple[Document, int]:
+            nonlocal calls
+            calls += 1
+            members = [] if current is None else current["members"]
+            member = {"user_id": f"user-{user:03d}", "display_name": "A member", "peer_id": "x" * 20}
+            return {"members": [*members, member]}, len(members) + 1
+
+        return change
+
+    places = await asyncio.gather(
+        *(node.update("room-1", join(user)) for user, node in enumerate([node_a, node_b] * 100))
+    )
+
+    document = await node_a.read("room-1")
+    assert document is not None
+    assert sorted(m["user_id"] for m in document["members"]) == [f"user-{user:03d}" for user in range(200)]
+    assert sorted(places) == list(range(1, 201))
+    # Changes through one node are applied in turn, so only the two nodes race: a loser re-runs its changes once or
+    # twice, not once for every other writer.
+    assert calls < 3 * 200
+
+
+async def test_a_change_that_fails_fails_only_its_own_update(nodes: Nodes) -> None:
+    node_a, node_b = nodes(), nodes()
+
+    def refuse(current: Document | None) -> tuple[Document, int]:
+        raise ValueError("The room is full.")
+
+    outcomes = await asyncio.gather(
+        *(node.update("room-1", refuse if n == 7 else increment) for n, node in enumerate([node_a, node_b] * 10)),
+        return_exceptions=True,
+    )
+
+    assert isinstance(outcomes[7], ValueError)
+    assert sorted(o for n, o in enumerate(outcomes) if n != 7) == list(range(1, 20))  # type: ignore[type-var]
+    assert await node_a.read("room-1") == {"counter": 19}
+
+
 async def test_every_call_of_change_gets_a_copy_of_its_own(nodes: Nodes) -> None:
     node_a, node_b = nodes(), nodes()
     await node_a.update("room-1", put({"hands": []}))
@@ -242,6 +286,27 @@ async def test_a_writer_that_always_loses_gets_store_conflict(redis_server_url: 
             await store.update("room-1", change)
         assert calls == 3
         assert await store.read("room-1") == {"other": 3}
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.redis
+async def test_an_update_cancelled_while_it_waits_its_turn_is_never_applied(
+    redis_server_url: str, redis_prefix: str
+) -> None:
+    client = redis.asyncio.Redis.from_url(redis_server_url)
+    store = RedisRoomStore(client, prefix=redis_prefix)
+    try:
+        first = asyncio.create_task(store.update("room-1", increment))
+        for _ in range(3):
+            await asyncio.sleep(0)  # the first is under way, waiting for Redis's reply
+        second = asyncio.create_task(store.update("room-1", put({"counter": 100})))
+        await asyncio.sleep(0)
+        second.cancel()
+        assert await first == 1
+        with pytest.raises(asyncio.CancelledError):
+            await second
+        assert await store.read("room-1") == {"counter": 1}
     finally:
         await client.aclose()
 

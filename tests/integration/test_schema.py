@@ -43,13 +43,13 @@ async def tables(engine: AsyncEngine) -> set[str]:
 async def test_migrations_build_the_whole_model_on_an_empty_database(empty_engine: AsyncEngine) -> None:
     assert await current_revision(empty_engine) is None
     await upgrade(empty_engine)
-    assert await current_revision(empty_engine) == "0003"
+    assert await current_revision(empty_engine) == "0004"
     assert await tables(empty_engine) == set(Base.metadata.tables) | {"alembic_version"}
     await upgrade(empty_engine)  # a second run is a no-op
     await downgrade(empty_engine, "base")
     assert await tables(empty_engine) == {"alembic_version"}
     await upgrade(empty_engine)
-    assert await current_revision(empty_engine) == "0003"
+    assert await current_revision(empty_engine) == "0004"
 
 
 @pytest.fixture
@@ -130,3 +130,71 @@ async def test_the_audit_log_is_append_only(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         rows = (await connection.execute(text("SELECT outcome FROM audit_log"))).all()
     assert [tuple(row) for row in rows] == [("success",)]
+
+
+async def insert_group(engine: AsyncEngine, capacity: int) -> uuid.UUID:
+    group_id = uuid.uuid4()
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO groups (id, name, capacity, created_at) VALUES (:id, 'Group', :capacity, :now)"),
+            {"id": uuid_param(engine, group_id), "capacity": capacity, "now": NOW},
+        )
+    return group_id
+
+
+async def capacities(engine: AsyncEngine) -> list[int]:
+    async with engine.connect() as connection:
+        return sorted((await connection.execute(text("SELECT capacity FROM groups"))).scalars())
+
+
+async def test_group_capacity_is_2_to_200(engine: AsyncEngine) -> None:
+    for capacity in (2, 50, 51, 200):
+        await insert_group(engine, capacity)
+    for capacity in (1, 201):
+        with pytest.raises(IntegrityError):
+            await insert_group(engine, capacity)
+    assert await capacities(engine) == [2, 50, 51, 200]
+
+
+async def memberships(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        return int((await connection.execute(text("SELECT count(*) FROM group_memberships"))).scalar_one())
+
+
+async def test_the_capacity_migration_keeps_groups_and_their_members(empty_engine: AsyncEngine) -> None:
+    # SQLite rebuilds the groups table to change its constraint: nothing that refers to a group may go with it.
+    await upgrade(empty_engine, "0003")
+    group_id = uuid_param(empty_engine, await insert_group(empty_engine, 50))
+    user_id = uuid_param(empty_engine, await insert_user(empty_engine, "member@example.org"))
+    async with empty_engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO group_memberships (group_id, user_id, role, created_at) "
+                "VALUES (:g, :u, 'participant', :now)"
+            ),
+            {"g": group_id, "u": user_id, "now": NOW},
+        )
+    with pytest.raises(IntegrityError):
+        await insert_group(empty_engine, 51)
+    await upgrade(empty_engine, "0004")
+    await insert_group(empty_engine, 200)
+    assert (await capacities(empty_engine), await memberships(empty_engine)) == ([50, 200], 1)
+    # Going back lowers a larger group to the old bound rather than failing.
+    await downgrade(empty_engine, "0003")
+    assert (await capacities(empty_engine), await memberships(empty_engine)) == ([50, 50], 1)
+    with pytest.raises(IntegrityError):
+        await insert_group(empty_engine, 51)
+    # Foreign keys are on again once the migration is over.
+    with pytest.raises(IntegrityError):
+        await insert_membership_of_nobody(empty_engine)
+
+
+async def insert_membership_of_nobody(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO group_memberships (group_id, user_id, role, created_at) "
+                "VALUES (:g, :u, 'participant', :now)"
+            ),
+            {"g": uuid_param(engine, uuid.uuid4()), "u": uuid_param(engine, uuid.uuid4()), "now": NOW},
+        )

@@ -47,8 +47,14 @@ def test_values_are_parsed(tmp_path: Path) -> None:
             "HAVEN_MEDIA_PUBLIC_ADDRESS": "203.0.113.7",
             "HAVEN_FORWARD_VIDEO_LIMIT": "6",
             "HAVEN_HOST": "0.0.0.0",  # noqa: S104 - a setting under test; nothing binds here
+            "HAVEN_MAX_IN_FLIGHT": "64",
+            "HAVEN_ADMISSION_QUEUE": "0",
+            "HAVEN_ADMISSION_WAIT_MS": "500",
+            "HAVEN_EVENT_LOOP": "asyncio",
         }
     )
+    assert (settings.max_in_flight, settings.admission_queue, settings.admission_wait_ms) == (64, 0, 500)
+    assert settings.event_loop == "asyncio"
     assert (settings.mesh_limit, settings.media_workers, settings.forward_video_limit) == (0, 3, 6)
     assert settings.media_ports == (40000, 40099)
     assert settings.media_public_address == "203.0.113.7"
@@ -85,6 +91,10 @@ def test_values_are_parsed(tmp_path: Path) -> None:
         ({"HAVEN_MEDIA_PORTS": "many"}, "HAVEN_MEDIA_PORTS"),
         ({"HAVEN_MEDIA_ADDRESSES": "media.example.org"}, "HAVEN_MEDIA_ADDRESSES"),
         ({"HAVEN_MEDIA_WORKERS": "100"}, "HAVEN_MEDIA_WORKERS"),
+        ({"HAVEN_MAX_IN_FLIGHT": "0"}, "HAVEN_MAX_IN_FLIGHT"),
+        ({"HAVEN_ADMISSION_QUEUE": "-1"}, "HAVEN_ADMISSION_QUEUE"),
+        ({"HAVEN_ADMISSION_WAIT_MS": "soon"}, "HAVEN_ADMISSION_WAIT_MS"),
+        ({"HAVEN_EVENT_LOOP": "trio"}, "HAVEN_EVENT_LOOP"),
     ],
 )
 def test_bad_values_are_refused_by_name(tmp_path: Path, env: dict[str, str], complaint: str) -> None:
