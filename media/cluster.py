@@ -31,6 +31,8 @@ log = logging.getLogger("haven.media")
 LEASE_SECONDS = 8
 RENEW_SECONDS = 2.0
 WATCH_SECONDS = 1.0
+# The rooms served here are synced again from the stored state on every this many renewals (6 s).
+REFRESH_EVERY = 3
 REQUEST_TIMEOUT = 10.0
 Moved = Callable[[str], Awaitable[None]]
 # Renew a lease that is ours or has lapsed; leave another node's alone. KEYS[1] lease; ARGV: ours, seconds.
@@ -218,8 +220,10 @@ class ClusterPlane:
         await self._publish(message["reply"], reply)
 
     async def _renew(self) -> None:
+        renewals = 0
         while True:
             await asyncio.sleep(RENEW_SECONDS)
+            renewals += 1
             serving = self.local.serving()
             if not serving:
                 continue
@@ -235,7 +239,7 @@ class ClusterPlane:
                         await self.local.sync(room_id, None)
             # Changes other nodes sent here travel by pub/sub, which may lose one: the rooms served here are synced
             # again from the stored state, so a removal or mute lost on the way holds within seconds.
-            if self.refresh is not None and kept:
+            if self.refresh is not None and kept and renewals % REFRESH_EVERY == 0:
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(RENEW_SECONDS):
                         await asyncio.gather(*(self.refresh(r) for r in kept), return_exceptions=True)

@@ -84,3 +84,8 @@ def grace_over(document: dict[str, Any], now: float, grace_seconds: float) -> bo
         and now - member["disconnected_at"] >= grace_seconds
         for member in document["members"]
     )
+
+
+def member_places(document: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Each member's (peer id, role) in the stored room, read from the document itself."""
+    return {member["user_id"]: (member["peer_id"], member["role"]) for member in document["members"]}

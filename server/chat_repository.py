@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rooms.model import LeaveReason
 from server import audit
+from server.db.engine import read_sessions
 from server.db.models import Attendance, ChatMessage, Conversation, ConversationRead, Session, User
 from signaling.seams import Account, ChatUnavailable, ClientIdReused, StoredMessage
 
@@ -72,6 +73,7 @@ _UNAVAILABLE = (
 class DatabaseChatRepository:
     def __init__(self, db: async_sessionmaker[Any]) -> None:
         self.db = db
+        self.reads = read_sessions(db)
         bind = db.kw.get("bind")
         self._engine: AsyncEngine | None = (
             bind if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql" else None
@@ -167,7 +169,7 @@ class DatabaseChatRepository:
 
     async def _stored_before(self, key: str, sender: Account, client_id: str) -> tuple[StoredMessage, bool]:
         try:
-            async with self.db() as session:
+            async with self.reads() as session:
                 existing = await self._existing(session, uuid.UUID(sender.user_id), client_id)
         except (OperationalError, DBAPIError, OSError) as exc:
             raise ChatUnavailable(type(exc).__name__) from None
@@ -249,7 +251,7 @@ class DatabaseChatRepository:
                 query = query.where(ChatMessage.seq < before_seq)
             query = query.order_by(ChatMessage.seq.desc()).limit(limit)
         try:
-            async with self.db() as session:
+            async with self.reads() as session:
                 rows = (await session.execute(query)).all()
         except (OperationalError, DBAPIError, OSError) as exc:
             raise ChatUnavailable(type(exc).__name__) from None
@@ -264,7 +266,7 @@ class DatabaseChatRepository:
             .order_by(Attendance.joined_at, Attendance.id)
         )
         try:
-            async with self.db() as session:
+            async with self.reads() as session:
                 stays = (await session.execute(query)).all()
         except (OperationalError, DBAPIError, OSError) as exc:
             raise ChatUnavailable(type(exc).__name__) from None
@@ -279,7 +281,7 @@ class DatabaseChatRepository:
             wanted = uuid.UUID(message_id)
         except ValueError:
             return None
-        async with self.db() as session:
+        async with self.reads() as session:
             row = (
                 await session.execute(
                     select(ChatMessage, User.display_name)

@@ -19,7 +19,7 @@ from server import workers
 from server.accounts import create_user, user_view
 from server.app import create_app
 from server.chat_retention import purge_bodies
-from server.config import ConfigError, Settings, load_settings
+from server.config import LISTEN_BACKLOG, ConfigError, Settings, load_settings
 from server.db.engine import create_engine, session_factory
 from server.db.models import UserRole
 from server.errors import ApiError
@@ -136,6 +136,7 @@ def _serve(settings: Settings, env: dict[str, str], worker: tuple[int, int] | No
         access_log=None,
         print=None,
         shutdown_timeout=SHUTDOWN_SECONDS,
+        backlog=LISTEN_BACKLOG,
     )
     return 0
 

@@ -23,6 +23,11 @@ MIN_SECRET_LENGTH = 32
 SECRET_FILE_NAME = "jwt-secret"  # noqa: S105 - a file name, not a secret
 
 
+# Connections the kernel holds for the server to accept: a crowd arriving at once (a program's groups starting
+# together) must not overflow it (aiohttp's default is 128; the kernel caps it at net.core.somaxconn).
+LISTEN_BACKLOG = 4096
+
+
 class ConfigError(Exception):
     """The environment does not describe a server that may start."""
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from rooms.model import GroupSettings, Role
+from server.db.engine import read_sessions
 from server.db.models import Conversation, Group, GroupMembership, MemberRole, Pairing, User
 from server.tokens import InvalidToken, read_token
 from signaling.seams import Account, AccountState, Contact, Enrolment, Grant, GroupState
@@ -28,6 +29,7 @@ class DatabaseAccounts:
 
     def __init__(self, db: async_sessionmaker[Any], jwt_secret: str) -> None:
         self.db = db
+        self.reads = read_sessions(db)
         self.jwt_secret = jwt_secret
 
     async def grant(self, token: str) -> Grant | None:
@@ -35,7 +37,7 @@ class DatabaseAccounts:
             claims = read_token(token, self.jwt_secret)
         except InvalidToken:
             return None
-        async with self.db() as session:
+        async with self.reads() as session:
             user = (
                 await session.execute(
                     select(User.display_name, User.role, User.disabled_at, User.session_epoch).where(
@@ -52,7 +54,7 @@ class DatabaseAccounts:
         ids = [u for u in (_uuid(value) for value in user_ids) if u is not None]
         if not ids:
             return {}
-        async with self.db() as session:
+        async with self.reads() as session:
             rows = await session.execute(
                 select(User.id, User.role, User.disabled_at, User.session_epoch).where(User.id.in_(ids))
             )
@@ -67,12 +69,13 @@ class DatabaseGroups:
 
     def __init__(self, db: async_sessionmaker[Any]) -> None:
         self.db = db
+        self.reads = read_sessions(db)
 
     async def enrolment(self, group_id: str, user_id: str) -> Enrolment | None:
         group_uuid, user_uuid = _uuid(group_id), _uuid(user_id)
         if group_uuid is None or user_uuid is None:
             return None
-        async with self.db() as session:
+        async with self.reads() as session:
             row = (
                 await session.execute(
                     select(GroupMembership.role, Group.capacity, Group.lobby_enabled, Group.self_unmute_allowed)
@@ -93,7 +96,7 @@ class DatabaseGroups:
         group_uuid = _uuid(group_id)
         if group_uuid is None:
             return None
-        async with self.db() as session:
+        async with self.reads() as session:
             group = await session.get(Group, group_uuid)
         if group is None:
             return None
@@ -108,7 +111,7 @@ class DatabaseGroups:
             await session.execute(update(Group).where(Group.id == group_uuid).values(lobby_enabled=enabled))
 
     async def chat_last_seq(self, conversation: str) -> int:
-        async with self.db() as session:
+        async with self.reads() as session:
             value = await session.scalar(select(Conversation.last_seq).where(Conversation.key == conversation))
         return int(value or 0)
 
@@ -118,12 +121,13 @@ class DatabasePairings:
 
     def __init__(self, db: async_sessionmaker[Any]) -> None:
         self.db = db
+        self.reads = read_sessions(db)
 
     async def may_message(self, user_id: str, other_id: str) -> bool:
         one, other = _uuid(user_id), _uuid(other_id)
         if one is None or other is None or one == other:
             return False
-        async with self.db() as session:
+        async with self.reads() as session:
             paired = await session.scalar(
                 select(Pairing.id)
                 .where(
@@ -178,7 +182,7 @@ class DatabasePairings:
             .where(Pairing.mentee_id == me)
         )
         found: list[Contact] = []
-        async with self.db() as session:
+        async with self.reads() as session:
             for query in (mentees, mentors):
                 query = query.where(Pairing.active.is_(True), User.disabled_at.is_(None))
                 if only is not None:

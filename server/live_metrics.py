@@ -10,6 +10,7 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from signaling.admission import Admission
 from signaling.fallback_store import FallbackRoomStore
 from signaling.mount import Signaling
 
@@ -25,6 +26,23 @@ class LiveCollector:
     def _counter(self, name: str, text: str, value: float) -> CounterMetricFamily:
         return CounterMetricFamily(name, text, value=value)
 
+    def _admission(self, admissions: dict[str, Admission]) -> Iterator[Any]:
+        """Per kind (``request``, ``connect``): what is in flight and waiting, and admission's decisions."""
+        in_flight = GaugeMetricFamily("haven_admission_in_flight", "Being worked on.", labels=["kind"])
+        waiting = GaugeMetricFamily("haven_admission_waiting", "Waiting for a slot.", labels=["kind"])
+        decisions = {
+            name: CounterMetricFamily(f"haven_admission_{name}", f"Requests or connects {name}.", labels=["kind"])
+            for name in ("admitted", "queued", "refused", "abandoned")
+        }
+        for kind, admission in admissions.items():
+            in_flight.add_metric([kind], admission.in_flight)
+            waiting.add_metric([kind], admission.waiting)
+            for name, family in decisions.items():
+                family.add_metric([kind], getattr(admission.counts, name))
+        yield in_flight
+        yield waiting
+        yield from decisions.values()
+
     def collect(self) -> Iterator[Any]:
         namespace = self.live.namespace
         connections = list(namespace.connections.values())
@@ -39,17 +57,7 @@ class LiveCollector:
         checked_out = getattr(pool, "checkedout", None)
         if checked_out is not None:
             yield self._gauge("haven_db_pool_in_use", "Database connections checked out now.", checked_out())
-        admission = namespace.admission
-        yield self._gauge("haven_admission_in_flight", "Requests and connects being worked on.", admission.in_flight)
-        yield self._gauge("haven_admission_waiting", "Requests and connects waiting for a slot.", admission.waiting)
-        counts = admission.counts
-        for name, value in (
-            ("admitted", counts.admitted),
-            ("queued", counts.queued),
-            ("refused", counts.refused),
-            ("abandoned", counts.abandoned),
-        ):
-            yield self._counter(f"haven_admission_{name}", f"Requests and connects {name} by admission.", value)
+        yield from self._admission({"request": namespace.admission, "connect": namespace.connect_admission})
         stats = namespace.stats
         yield self._counter(
             "haven_slow_clients_dropped",

@@ -34,7 +34,7 @@ from typing import BinaryIO
 
 from aiohttp import web
 
-from server.config import Settings
+from server.config import LISTEN_BACKLOG, Settings
 
 log = logging.getLogger("haven.workers")
 
@@ -279,7 +279,7 @@ async def _serve_worker(app: web.Application, settings: Settings, pipes: tuple[i
     await runner.setup()
     try:
         try:
-            await web.TCPSite(runner, settings.host, settings.port, reuse_port=True).start()
+            await web.TCPSite(runner, settings.host, settings.port, reuse_port=True, backlog=LISTEN_BACKLOG).start()
         except OSError as exc:
             log.error("cannot listen", extra={"host": settings.host, "port": settings.port, "error": str(exc)})
             return 1

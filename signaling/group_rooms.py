@@ -17,7 +17,7 @@ import socketio
 
 from rooms import administration, transitions
 from rooms import media as topology
-from rooms.document import from_document, grace_over, to_document
+from rooms.document import from_document, grace_over, member_places, to_document
 from rooms.errors import RoomError
 from rooms.events import Event, LobbySettingChanged
 from rooms.model import Person, Role, Room
@@ -427,30 +427,36 @@ class GroupRooms:
         """Put this node's connections in exactly the Socket.IO rooms their places call for.
 
         Entering or leaving a room for a connection on another node travels over pub/sub, which delivers at
-        most once; each node repairs its own connections from the stored rooms, with local calls only. Each
-        room is read and then applied with nothing awaited in between, so a newer change cannot be undone.
+        most once; each node repairs its own connections from the stored rooms, with local calls only. The rooms
+        are read in one round trip, and a connection that entered or left a room while they were being read is
+        left as it is (it acted on something newer than this read).
         """
         by_room: dict[str, list[Connection]] = {}
         for connection in connections:
             if connection.room_id is not None:
                 by_room.setdefault(connection.room_id, []).append(connection)
+        manager = self.sio.manager
+        mark = manager.watermark() if hasattr(manager, "watermark") else None
         documents = await self.store.read_many(list(by_room))
+        recent = manager.touched_since(mark) if mark is not None else set()
         entered = self._entered_rooms()
         for room_id, held_here in by_room.items():
             document = documents.get(room_id)
-            room = None if document is None else from_document(document)
+            places = {} if document is None else member_places(document)
             for connection in held_here:
-                member = room.member(connection.user_id) if room is not None else None
+                place = places.get(connection.user_id)
                 wanted = set()
-                if member is not None and member.peer_id == connection.sid:
+                if place is not None and place[0] == connection.sid:
                     wanted.add(members_room(room_id))
-                    if member.role is Role.FACILITATOR:
+                    if place[1] == Role.FACILITATOR.value:
                         wanted.add(facilitators_room(room_id))
                 current = entered.get(connection.sid, set())
                 for name in wanted - current:
-                    self.sio.manager.basic_enter_room(connection.sid, "/", name)
+                    if (connection.sid, name) not in recent:
+                        manager.basic_enter_room(connection.sid, "/", name)
                 for name in current - wanted:
-                    self.sio.manager.basic_leave_room(connection.sid, "/", name)
+                    if (connection.sid, name) not in recent:
+                        manager.basic_leave_room(connection.sid, "/", name)
 
     def _entered_rooms(self) -> dict[str, set[str]]:
         """The member and facilitator rooms (``r:``, ``f:``) each local connection is in, from one pass over the

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from rooms.calls import from_document as call_document
 from server.config import Settings
+from signaling import json_codec
 from signaling.access import LiveAccess
 from signaling.admission import Admission
 from signaling.call_lines import Lines
@@ -82,6 +83,10 @@ class Signaling:
 
 
 SIGNALING = web.AppKey("signaling", Signaling)
+# Connects wait in a queue this many times longer, for this many times longer, than requests (a refused connect has
+# paid for its WebSocket handshake already, and would pay again).
+CONNECT_QUEUE_FACTOR = 16
+CONNECT_WAIT_FACTOR = 4
 
 
 def _manager(settings: Settings) -> socketio.AsyncManager:
@@ -101,6 +106,7 @@ def build(settings: Settings, redis: aioredis.Redis | None, backends: Backends) 
         ping_timeout=10,
         logger=False,
         engineio_logger=False,
+        json=json_codec.Codec,
     )
     store: RoomStore
     call_store: RoomStore
@@ -182,6 +188,11 @@ def build(settings: Settings, redis: aioredis.Redis | None, backends: Backends) 
             limit=settings.max_in_flight,
             queue_limit=settings.admission_queue,
             wait_seconds=settings.admission_wait_ms / 1000,
+        ),
+        connect_admission=Admission(
+            limit=settings.max_in_flight,
+            queue_limit=CONNECT_QUEUE_FACTOR * settings.admission_queue,
+            wait_seconds=CONNECT_WAIT_FACTOR * settings.admission_wait_ms / 1000,
         ),
     )
     sio.register_namespace(namespace)

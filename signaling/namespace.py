@@ -92,6 +92,7 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         max_connections_per_user: int,
         max_queued_packets: int = 512,
         admission: Admission | None = None,
+        connect_admission: Admission | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__("/")
@@ -105,6 +106,9 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.max_connections_per_user = max_connections_per_user
         self.max_queued_packets = max_queued_packets
         self.admission = admission or Admission(limit=32, queue_limit=256, wait_seconds=2.0)
+        # Connects are admitted apart: by the time one is refused its WebSocket handshake is already paid for, so
+        # they may wait longer in a longer queue rather than come back and pay it again.
+        self.connect_admission = connect_admission or Admission(limit=32, queue_limit=4096, wait_seconds=8.0)
         self.stats = SignalingStats()
         self.clock = clock
         self.connections = connections
@@ -187,17 +191,17 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             raise refuse("not_authorized", "This origin may not connect to Haven.")
         if self.draining:
             raise refuse("unavailable", "This server is restarting; connect again.")
-        if not await self.admission.enter():
+        if not await self.connect_admission.enter():
             raise refuse(
                 "busy",
                 "Haven is busy for a moment; connect again after retry_after_ms.",
-                retry_after_ms=self.admission.retry_after_ms(),
+                retry_after_ms=self.connect_admission.retry_after_ms(),
             )
         started = time.monotonic()
         try:
             await self._connect_admitted(sid, environ, auth)
         finally:
-            self.admission.leave(time.monotonic() - started)
+            self.connect_admission.leave(time.monotonic() - started)
 
     async def _connect_admitted(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None

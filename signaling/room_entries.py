@@ -17,29 +17,52 @@ import socketio
 from signaling.shared_packets import LocalPackets
 
 MEMBER_ROOM_PREFIX = "r:"
+# The rooms whose entries and departures are tracked: members' and facilitators' rooms.
+PLACE_ROOM_PREFIXES = ("r:", "f:")
 
 
 class EntryStamps:
-    """A mixin for python-socketio's client managers: stamps entries into member rooms."""
+    """A mixin for python-socketio's client managers: stamps entries into member rooms, and remembers when each
+    connection last entered or left a member or facilitator room (so a repair working from an older read of the
+    rooms can leave alone what changed since)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._stamps: dict[tuple[str, str], int] = {}
+        self._touched: dict[tuple[str, str], int] = {}
         self._counter = itertools.count(1)
+        self._last = 0
+
+    def _next(self) -> int:
+        self._last = next(self._counter)
+        return self._last
 
     def basic_enter_room(self, sid: str, namespace: str, room: Any, eio_sid: str | None = None) -> None:
         super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)  # type: ignore[misc]
-        if isinstance(room, str) and room.startswith(MEMBER_ROOM_PREFIX):
-            self._stamps[(sid, room)] = next(self._counter)
+        if isinstance(room, str) and room.startswith(PLACE_ROOM_PREFIXES):
+            stamp = self._touched[(sid, room)] = self._next()
+            if room.startswith(MEMBER_ROOM_PREFIX):
+                self._stamps[(sid, room)] = stamp
 
     def basic_leave_room(self, sid: str, namespace: str, room: Any) -> None:
         super().basic_leave_room(sid, namespace, room)  # type: ignore[misc]
-        if isinstance(room, str):
+        if isinstance(room, str) and room.startswith(PLACE_ROOM_PREFIXES):
             self._stamps.pop((sid, room), None)
+            self._touched[(sid, room)] = self._next()
 
     def entry_stamp(self, sid: str, room: str) -> int | None:
         """The stamp of ``sid``'s current entry into ``room``; None while it is not in it."""
         return self._stamps.get((sid, room))
+
+    def watermark(self) -> int:
+        """The stamp of the latest entry or departure so far."""
+        return self._last
+
+    def touched_since(self, mark: int) -> set[tuple[str, str]]:
+        """(connection, room) pairs entered or left after ``mark``; what is older than it is forgotten."""
+        recent = {pair: stamp for pair, stamp in self._touched.items() if stamp > mark}
+        self._touched = recent
+        return set(recent)
 
 
 class LocalManager(EntryStamps, LocalPackets, socketio.AsyncManager):  # type: ignore[misc]

@@ -21,6 +21,8 @@ from typing import Any, Protocol, TypeVar
 import redis.asyncio
 import redis.exceptions
 
+from signaling import json_codec
+
 Document = dict[str, Any]
 R = TypeVar("R")
 
@@ -312,7 +314,7 @@ def _run_in_order(
 
 
 def _decode(stored: str | bytes) -> Document:
-    document = json.loads(stored)
+    document = json_codec.loads(stored)
     if not isinstance(document, dict):
         raise ValueError(f"a room document must be a JSON object, not {type(document).__name__}")
     return document

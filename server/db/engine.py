@@ -106,3 +106,11 @@ def database_unavailable(exc: BaseException) -> bool:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def read_sessions(db: async_sessionmaker[Any]) -> async_sessionmaker[Any]:
+    """Sessions for reads that need no transaction of their own: each statement commits by itself, so a lookup is
+    one round trip instead of BEGIN, the query and a ROLLBACK (the pool is shared with ``db``)."""
+    bind = db.kw["bind"]
+    assert isinstance(bind, AsyncEngine)
+    return async_sessionmaker(bind.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)

@@ -85,7 +85,7 @@ async def test_a_saturated_node_refuses_with_busy_and_loses_nothing(
         async with cluster.session.get(cluster.nodes[0].base + "/metrics") as response:
             text = await response.text()
         samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
-        assert float(samples["haven_admission_refused_total"]) >= 1
+        assert float(samples['haven_admission_refused_total{kind="request"}']) >= 1
         assert float(samples['haven_signaling_events_total{event="chat:send",outcome="busy"}']) == len(refusals)
         assert float(samples['haven_signaling_events_total{event="chat:send",outcome="ok"}']) == total + 1
         assert float(samples['haven_signaling_events_total{event="room:join",outcome="joined"}']) == SENDERS + 1
