@@ -26,8 +26,7 @@ Workloads, run against both targets in the same run, alternating (Haven, referen
 
 - W1: 100 rooms x 10 members, at a base rate (0.3 msgs/s per member: 300 msgs/s offered, 20 s window) and a
   higher one (0.6: 600 msgs/s, 8 s), ``--w1-rates`` / ``--w1-durations``;
-- W2: one large room at a lower per-member rate (0.25). Haven's group capacity is at most 50, so W2 runs Haven at
-  50 and the reference peer at 50 (like for like) and at 200.
+- W2: one large room at a lower per-member rate (0.25), of 50 and of 200 members, on both targets.
 
 Neither server sends a ``chat:message`` back to the sending connection (it has the ack), so a message in a room of
 n members makes n - 1 deliveries. Between runs the bench waits (bounded) until the target just measured is idle
@@ -69,7 +68,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.chat_client import ChatClient, make_client
+from bench.chat_client import ChatClient, ConnectRefused, make_client
 from bench.chat_targets import (
     REFERENCE_DIR,
     Deployment,
@@ -80,6 +79,7 @@ from bench.chat_targets import (
     Services,
 )
 from bench.cpu import CLOCK_TICKS, CpuProbe, delta
+from bench.profiling import Profiler, add_arguments, check_arguments
 from bench.rooms import bounded, machine
 from bench.runs import bounded_run, write_results
 from bench.stats import summarize
@@ -99,6 +99,21 @@ QUIET_MAX = 10.0  # seconds to wait at most, after that, for other processes on 
 DISTURBED_CORES = 0.1  # a run during which other processes used more than this is flagged
 IDLE_SECONDS = 3.0
 SEED = 20261201
+
+
+# A request or connect refused with ``busy`` is made again as docs/protocol.md (7.2.1) tells clients: after the hint
+# plus up to half of it again, at most BUSY_SENDS sends in all.
+BUSY_SENDS = 5
+
+
+def busy_delay(answer: Any, randomness: random.Random) -> float | None:
+    """Seconds to wait before sending again, if ``answer`` (an ack or a connect refusal's data) is ``busy``."""
+    error = answer.get("error", answer) if isinstance(answer, dict) else None
+    if not isinstance(error, dict) or error.get("code") != "busy":
+        return None
+    hint = error.get("retry_after_ms")
+    base = (hint if isinstance(hint, int) and hint > 0 else 500) / 1000
+    return base * (1 + randomness.uniform(0, 0.5))
 
 
 class BenchError(RuntimeError):
@@ -156,6 +171,7 @@ class Tracker:
     misrouted: int = 0
     order_inversions: int = 0
     skipped_backlog: int = 0
+    busy_resends: int = 0  # chat:send refused with busy and sent again
     late_deliveries: int = 0  # received after the window, for messages sent in it (part of the drain)
 
     def in_window(self, t: float) -> bool:
@@ -260,7 +276,12 @@ class ChatBench:
         self.notes: list[str] = []
         self.setup: dict[str, Any] = {}
         self.random = random.Random(SEED)  # noqa: S311 - send phases, not secrets
+        self.busy_setup = 0  # connects and joins refused with busy and made again
+        self._background: set[asyncio.Future[Any]] = set()
         self.run_counter = 0
+        self.profiler = Profiler.from_args(args)  # --profile-dir: py-spy on the Haven nodes in measured windows
+        if self.profiler.note or self.profiler.enabled:
+            self.notes.append(self.profiler.note or self.profiler.caveat())
 
     # -- deployments ---------------------------------------------------------------------------------------
 
@@ -302,9 +323,24 @@ class ChatBench:
         self.members.extend(members)
 
         async def join(member: Member) -> None:
-            member.client = self.client_for(member)
-            await member.client.connect(member.url, member.seat_info.token, CONNECT_TIMEOUT)
-            ack = await member.client.call("room:join", {"room_id": member.plan.room_id}, CALL_TIMEOUT)
+            for sends in range(1, BUSY_SENDS + 1):
+                client = member.client = self.client_for(member)
+                try:
+                    await client.connect(member.url, member.seat_info.token, CONNECT_TIMEOUT)
+                    break
+                except ConnectRefused as exc:
+                    delay = busy_delay(exc.data, self.random)
+                    if delay is None or sends == BUSY_SENDS:
+                        raise
+                    self.busy_setup += 1
+                    await asyncio.sleep(delay)
+            for sends in range(1, BUSY_SENDS + 1):
+                ack = await client.call("room:join", {"room_id": member.plan.room_id}, CALL_TIMEOUT)
+                delay = busy_delay(ack, self.random)
+                if delay is None or sends == BUSY_SENDS:
+                    break
+                self.busy_setup += 1
+                await asyncio.sleep(delay)
             if not (isinstance(ack, dict) and ack.get("ok") is True and ack.get("status") == "joined"):
                 raise BenchError(f"room:join on {deployment.name} not joined: {ack!r}")
 
@@ -402,13 +438,34 @@ class ChatBench:
                 "body": f"{tracker.tag}|{number}|{stamp:.6f}|{pad}",
                 "client_id": f"{tracker.tag}-{number}",
             }
-            try:
-                await client.send("chat:send", payload, partial(tracker.on_ack, number, member))
-            except Exception as exc:
-                tracker.pending -= 1
-                member.outstanding -= 1
-                tracker.acked[number] = False
-                tracker.send_errors[type(exc).__name__] += 1
+            await self.submit(tracker, client, member, number, payload, 1)
+
+    async def submit(
+        self, tracker: Tracker, client: ChatClient, member: Member, number: int, payload: dict[str, Any], sends: int
+    ) -> None:
+        """Send, and send the very same again after a ``busy`` refusal's hint, as a client must."""
+
+        def answered(answer: Any) -> None:
+            delay = busy_delay(answer, self.random)
+            if delay is None or sends == BUSY_SENDS:
+                tracker.on_ack(number, member, answer)
+                return
+            tracker.busy_resends += 1
+            again = self.submit(tracker, client, member, number, payload, sends + 1)
+            asyncio.get_running_loop().call_later(delay, lambda: self.background(again))
+
+        try:
+            await client.send("chat:send", payload, answered)
+        except Exception as exc:
+            tracker.pending -= 1
+            member.outstanding -= 1
+            tracker.acked[number] = False
+            tracker.send_errors[type(exc).__name__] += 1
+
+    def background(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def measure(self, run: Run, deployment: Deployment, members: list[Member]) -> dict[str, Any]:
         tracker = Tracker(tag=f"r{self.run_counter}", echo=self.echo.get(deployment.name, True))
@@ -420,13 +477,15 @@ class ChatBench:
         sender = asyncio.create_task(self.drive(tracker, members, run.rate))
         try:
             await asyncio.sleep(self.args.warmup)
-            before = self.probe.snapshot()
-            before["machine"] = machine_busy_seconds()
-            tracker.window_start = time.time()
-            await asyncio.sleep(run.duration)
-            tracker.window_end = time.time()
-            after = self.probe.snapshot()
-            after["machine"] = machine_busy_seconds()
+            label = f"{run.workload}-size{run.room_size}-rate{run.rate}-{deployment.name}-rep{run.rep}"
+            async with self.profiler.recording(deployment.python_processes(), label, run.duration + 10) as profiled:
+                before = self.probe.snapshot()
+                before["machine"] = machine_busy_seconds()
+                tracker.window_start = time.time()
+                await asyncio.sleep(run.duration)
+                tracker.window_end = time.time()
+                after = self.probe.snapshot()
+                after["machine"] = machine_busy_seconds()
             tracker.sending = False
             await asyncio.wait_for(sender, timeout=5)
             drain_began = time.perf_counter()
@@ -447,6 +506,11 @@ class ChatBench:
         wall = tracker.window_end - tracker.window_start
         cpu = delta(before, after)
         result = self.report(run, deployment, members, tracker, wall, cpu, drain_s)
+        if profiled:  # py-spy's own CPU is not another process's
+            result["profile"] = [r.result for r in profiled]
+            spy = sum(float(r.result.get("py_spy_cpu_s") or 0.0) for r in profiled)
+            others = max(0.0, result["other_processes_cores_busy"] - spy / wall)
+            result["other_processes_cores_busy"] = round(others, 3)
         result["undelivered_at_drain_end"] = at_drain_end[0]
         result["unacked_at_drain_end"] = at_drain_end[2]
         result.update(settled)
@@ -527,6 +591,7 @@ class ChatBench:
             "ack_errors": dict(tracker.ack_errors),
             "send_errors": dict(tracker.send_errors),
             "skipped_backlog": tracker.skipped_backlog,
+            "busy_resends": tracker.busy_resends,
             "duplicates": tracker.duplicates,
             "unexpected": tracker.unexpected,
             "misrouted": tracker.misrouted,
@@ -550,6 +615,7 @@ class ChatBench:
             f"{result['deliveries_per_node_cpu_s']} del/cpu-s, "
             f"lost {result['lost_deliveries']} (undelivered at drain end {result['undelivered_at_drain_end']}), "
             f"unacked {result['unacked_messages']}, skipped {result['skipped_backlog']}, "
+            f"busy resends {result['busy_resends']}, "
             f"errors {result['ack_errors'] or 0}, settle {result['settle_s']} s, "
             f"quiet wait before {result['quiet_wait_before_s']} s"
         )
@@ -649,11 +715,13 @@ class ChatBench:
         """Background CPU with every W1 client connected and nobody sending."""
         for deployment in self.deployments.values():
             await self.settle(deployment)
-        before = self.probe.snapshot()
-        began = time.perf_counter()
-        await asyncio.sleep(seconds)
-        cpu = delta(before, self.probe.snapshot())
-        wall = time.perf_counter() - began
+        python = {n: pid for d in self.deployments.values() for n, pid in d.python_processes().items()}
+        async with self.profiler.recording(python, "idle", seconds + 10):
+            before = self.probe.snapshot()
+            began = time.perf_counter()
+            await asyncio.sleep(seconds)
+            cpu = delta(before, self.probe.snapshot())
+            wall = time.perf_counter() - began
         self.setup["idle"] = {
             "clients_connected": clients,
             "wall_s": round(wall, 2),
@@ -714,6 +782,7 @@ class ChatBench:
                 "postgres": "private" if self.services.postgres else "HAVEN_TEST_DATABASE_URL",
                 "redis": "private" if self.services.redis else "HAVEN_TEST_REDIS_URL",
                 "echo_to_sender": self.echo,
+                "profiling": self.profiler.config(),
             },
             "setup": self.setup,
             "notes": self.notes,
@@ -726,6 +795,7 @@ class ChatBench:
     # -- cleaning up ---------------------------------------------------------------------------------------
 
     async def cleanup(self) -> None:
+        await self.profiler.close()
         await bounded(100, [m.client.close for m in self.members if m.client is not None])
         if self.session is not None:
             with contextlib.suppress(Exception):
@@ -925,7 +995,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--w1-size", type=int, default=10)
     parser.add_argument("--w1-rates", type=_floats, default=[0.3, 0.6], help="msgs/s per member (default 0.3,0.6)")
     parser.add_argument("--w1-durations", type=_floats, default=[20.0, 8.0], help="window s per W1 rate")
-    parser.add_argument("--w2-sizes", type=_ints, default=[50, 200], help="W2 room sizes (Haven: at most 50)")
+    parser.add_argument("--w2-sizes", type=_ints, default=[50, 200], help="W2 room sizes (at most 200)")
     parser.add_argument("--w2-rate", type=float, default=0.25, help="W2 msgs/s per member (default 0.25)")
     parser.add_argument("--w2-duration", type=float, default=10.0)
     parser.add_argument("--skip-w2", action="store_true")
@@ -933,7 +1003,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--join-concurrency", type=int, default=40)
     parser.add_argument("--time-limit", type=float, default=480.0, help="cap on the whole run, seconds")
     parser.add_argument("--check-haven", action="store_true", help="only probe Haven's chat:send, then exit")
+    add_arguments(parser)
     args = parser.parse_args(argv)
+    check_arguments(parser, args)
     args.targets = [t for t in args.targets.split(",") if t]
     if args.check_haven:
         args.targets = ["haven"]

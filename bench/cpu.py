@@ -42,6 +42,18 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def children_by_parent() -> dict[int, list[int]]:
+    """Live processes by parent pid."""
+    found: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _fields(int(entry.name))
+        if fields is not None:
+            found.setdefault(int(fields[1]), []).append(int(entry.name))
+    return found
+
+
 def tree_cpu_seconds(pid: int) -> float:
     """CPU of a process and its direct children, live or exited (e.g. a PostgreSQL postmaster and its backends).
 
@@ -62,8 +74,13 @@ class CpuProbe:
             self.tree.add(name)
 
     def snapshot(self) -> dict[str, float]:
+        """CPU seconds by name; a ``tree`` name as ``tree_cpu_seconds`` counts it, with one pass over /proc."""
+        kids = children_by_parent() if self.tree else {}
         return {
-            name: tree_cpu_seconds(pid) if name in self.tree else cpu_seconds(pid) for name, pid in self.pids.items()
+            name: cpu_seconds(pid, True) + sum(cpu_seconds(child, True) for child in kids.get(pid, ()))
+            if name in self.tree
+            else cpu_seconds(pid)
+            for name, pid in self.pids.items()
         }
 
 
@@ -74,3 +91,34 @@ def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]
 def add_into(total: dict[str, float], part: dict[str, float]) -> None:
     for name, value in part.items():
         total[name] = total.get(name, 0.0) + value
+
+
+def all_processes() -> dict[int, tuple[str, float]]:
+    """Every live process: pid -> (command name, utime + stime in seconds), to see who else used the cores."""
+    found: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        found[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return found
+
+
+def busiest_others(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], ours: set[int], seconds: float
+) -> list[str]:
+    """The processes (not in ``ours``) that used the most CPU between two ``all_processes`` readings, as
+    ``"name pid: cores"``; those that started or ended in between are not seen."""
+    used = []
+    for pid, (name, cpu) in after.items():
+        if pid in ours or pid not in before or seconds <= 0:
+            continue
+        cores = (cpu - before[pid][1]) / seconds
+        if cores >= 0.02:
+            used.append((cores, f"{name} {pid}: {cores:.2f}"))
+    return [text for _, text in sorted(used, reverse=True)[:4]]

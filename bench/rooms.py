@@ -22,6 +22,10 @@ Server CPU (utime + stime from ``/proc/<pid>/stat``) is read for each node, Redi
 phase. A Markdown summary goes to stdout and the full results (with raw samples) to
 ``bench/results/rooms-<timestamp>.json``. Every wait is bounded and the run as a whole is capped by
 ``--time-limit``; servers and processes it started are stopped on the way out.
+
+``--burst`` measures something else, beside the Node.js reference peer (``bench/rooms_burst.py``): 100 rooms x 10
+clients all joining at once, the CPU per join, and 1,000 connected clients idle; ``--profile-dir`` records the Haven
+nodes with py-spy meanwhile (``bench/profiling.py``).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ import aiohttp
 import redis.asyncio as aioredis
 import socketio
 
+from bench import profiling
 from bench.cpu import CLOCK_TICKS, CpuProbe, add_into, delta
 from bench.runs import bounded_run, write_results
 from bench.stats import summarize
@@ -199,6 +204,7 @@ class StderrTail:
 
     def __init__(self, node: Node, lines: int = 50) -> None:
         self.lines: deque[str] = deque(maxlen=lines)
+        self.total = 0  # lines seen in all
         stream = node.process.stderr
         self.thread = threading.Thread(target=self._drain, args=(stream,), daemon=True)
         if stream is not None:
@@ -208,6 +214,7 @@ class StderrTail:
         with contextlib.suppress(Exception):
             for line in stream:
                 self.lines.append(line.rstrip())
+                self.total += 1
 
 
 async def bounded(limit: int, jobs: Iterable[Callable[[], Awaitable[T]]]) -> list[T | BaseException]:
@@ -284,7 +291,8 @@ class RoomsBench:
             if isinstance(result, BaseException):
                 raise result
         for name, node in zip(NODE_NAMES, self.nodes, strict=True):
-            self.probe.add(name, node.process.pid)
+            # With its children: the node runs its forwarder in worker processes (HAVEN_MEDIA_WORKERS).
+            self.probe.add(name, node.process.pid, tree=True)
 
     # -- people ----------------------------------------------------------------------------------------------
 
@@ -669,21 +677,50 @@ async def run(args: argparse.Namespace) -> int:
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.rooms", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rooms", type=int, default=20, help="groups, one live room each (default 20)")
+    parser.add_argument("--rooms", type=int, default=None, help="groups, one live room each (default 20; burst 100)")
     parser.add_argument("--participants", type=int, default=9, help="participants per room (default 9, max 47)")
     parser.add_argument("--rounds", type=int, default=10, help="mute rounds (default 10)")
-    parser.add_argument("--concurrency", type=int, default=20, help="joins in flight (default 20)")
-    parser.add_argument("--time-limit", type=float, default=240.0, help="cap on the measured run, seconds")
+    parser.add_argument("--concurrency", type=int, default=20, help="joins in flight (default 20; not in a burst)")
+    parser.add_argument("--time-limit", type=float, default=None, help="cap on the run, s (default 240; burst 600)")
+    burst = parser.add_argument_group("join burst (bench/rooms_burst.py), beside the reference peer")
+    burst.add_argument("--burst", action="store_true", help="every client joins at once; then idle; per target")
+    burst.add_argument("--targets", default="haven,reference", help="comma-separated: haven, reference")
+    burst.add_argument("--reps", type=int, default=2, help="bursts per target, alternating targets (default 2)")
+    burst.add_argument("--spread", type=float, default=0.0, help="seconds over which the connects start (default 0)")
+    burst.add_argument("--idle-seconds", type=float, default=10.0, help="idle window with all connected (default 10)")
+    burst.add_argument(
+        "--busy-retries",
+        type=int,
+        default=4,
+        help="sends again after a `busy` refusal, as the protocol says (default 4)",
+    )
+    profiling.add_arguments(parser)
     args = parser.parse_args(argv)
-    if not 1 <= args.rooms <= 100 or not 1 <= args.participants <= 47 or not 1 <= args.rounds <= 100:
-        parser.error("rooms 1-100, participants 1-47, rounds 1-100")
-    if not 1 <= args.concurrency <= 200 or not 10 <= args.time_limit <= 900:
-        parser.error("concurrency 1-200, time limit 10-900 s")
+    if args.rooms is None:
+        args.rooms = 100 if args.burst else 20
+    if args.time_limit is None:
+        args.time_limit = 600.0 if args.burst else 240.0
+    if not 1 <= args.rooms <= (200 if args.burst else 100) or not 1 <= args.participants <= 47:
+        parser.error("rooms 1-100 (burst: 1-200), participants 1-47")
+    if not 1 <= args.rounds <= 100 or not 1 <= args.concurrency <= 200 or not 10 <= args.time_limit <= 1200:
+        parser.error("rounds 1-100, concurrency 1-200, time limit 10-1200 s")
+    profiling.check_arguments(parser, args)
+    if args.burst:
+        from bench import rooms_burst  # here: it imports this module (through bench.chat_targets)
+
+        rooms_burst.check_arguments(parser, args)
+    elif args.profile_dir is not None:
+        parser.error("--profile-dir is for --burst")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    return asyncio.run(run(parse(argv)))
+    args = parse(argv)
+    if args.burst:
+        from bench import rooms_burst  # here: it imports this module (through bench.chat_targets)
+
+        return asyncio.run(rooms_burst.run(args))
+    return asyncio.run(run(args))
 
 
 if __name__ == "__main__":
