@@ -68,6 +68,8 @@ class ForwardedRoom:
         self.clock = clock
         self.seats: dict[str, Seat] = {}
         self.links: dict[str, MemberLink] = {}
+        # Set while anyone is connected: a room nobody has connected to yet costs no ticks.
+        self._linked = asyncio.Event()
         self.sources: dict[str, dict[str, Source]] = {}
         self.speakers = Speakers()
         self._speaking: list[str] = []
@@ -162,6 +164,7 @@ class ForwardedRoom:
             counters=self.counters,
         )
         self.links[seat.user_id] = link
+        self._linked.set()
         return link
 
     def _uploaded(self, link: MemberLink) -> None:
@@ -212,6 +215,9 @@ class ForwardedRoom:
         """Who is speaking, every tick; how much each publisher may send, every fourth."""
         ticks = 0
         while True:
+            if not self.links:
+                self._linked.clear()
+                await self._linked.wait()
             await asyncio.sleep(SPEAKER_TICK)
             ticks += 1
             if ticks % REPORT_TICKS == 0:

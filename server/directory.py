@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from rooms.model import GroupSettings, Role
-from server.db.engine import read_sessions
+from server.db.engine import autocommit
 from server.db.models import Conversation, Group, GroupMembership, MemberRole, Pairing, User
 from server.tokens import InvalidToken, read_token
 from signaling.seams import Account, AccountState, Contact, Enrolment, Grant, GroupState
@@ -29,7 +29,7 @@ class DatabaseAccounts:
 
     def __init__(self, db: async_sessionmaker[Any], jwt_secret: str) -> None:
         self.db = db
-        self.reads = read_sessions(db)
+        self.reader = autocommit(db)
         self.jwt_secret = jwt_secret
 
     async def grant(self, token: str) -> Grant | None:
@@ -37,9 +37,9 @@ class DatabaseAccounts:
             claims = read_token(token, self.jwt_secret)
         except InvalidToken:
             return None
-        async with self.reads() as session:
+        async with self.reader.connect() as connection:
             user = (
-                await session.execute(
+                await connection.execute(
                     select(User.display_name, User.role, User.disabled_at, User.session_epoch).where(
                         User.id == claims.user_id
                     )
@@ -54,8 +54,8 @@ class DatabaseAccounts:
         ids = [u for u in (_uuid(value) for value in user_ids) if u is not None]
         if not ids:
             return {}
-        async with self.reads() as session:
-            rows = await session.execute(
+        async with self.reader.connect() as connection:
+            rows = await connection.execute(
                 select(User.id, User.role, User.disabled_at, User.session_epoch).where(User.id.in_(ids))
             )
             return {
@@ -69,15 +69,15 @@ class DatabaseGroups:
 
     def __init__(self, db: async_sessionmaker[Any]) -> None:
         self.db = db
-        self.reads = read_sessions(db)
+        self.reader = autocommit(db)
 
     async def enrolment(self, group_id: str, user_id: str) -> Enrolment | None:
         group_uuid, user_uuid = _uuid(group_id), _uuid(user_id)
         if group_uuid is None or user_uuid is None:
             return None
-        async with self.reads() as session:
+        async with self.reader.connect() as connection:
             row = (
-                await session.execute(
+                await connection.execute(
                     select(GroupMembership.role, Group.capacity, Group.lobby_enabled, Group.self_unmute_allowed)
                     .join(Group, Group.id == GroupMembership.group_id)
                     .where(
@@ -96,8 +96,14 @@ class DatabaseGroups:
         group_uuid = _uuid(group_id)
         if group_uuid is None:
             return None
-        async with self.reads() as session:
-            group = await session.get(Group, group_uuid)
+        async with self.reader.connect() as connection:
+            group = (
+                await connection.execute(
+                    select(Group.capacity, Group.lobby_enabled, Group.self_unmute_allowed, Group.archived_at).where(
+                        Group.id == group_uuid
+                    )
+                )
+            ).first()
         if group is None:
             return None
         settings = GroupSettings(group.capacity, group.lobby_enabled, group.self_unmute_allowed)
@@ -111,8 +117,8 @@ class DatabaseGroups:
             await session.execute(update(Group).where(Group.id == group_uuid).values(lobby_enabled=enabled))
 
     async def chat_last_seq(self, conversation: str) -> int:
-        async with self.reads() as session:
-            value = await session.scalar(select(Conversation.last_seq).where(Conversation.key == conversation))
+        async with self.reader.connect() as connection:
+            value = await connection.scalar(select(Conversation.last_seq).where(Conversation.key == conversation))
         return int(value or 0)
 
 
@@ -121,14 +127,14 @@ class DatabasePairings:
 
     def __init__(self, db: async_sessionmaker[Any]) -> None:
         self.db = db
-        self.reads = read_sessions(db)
+        self.reader = autocommit(db)
 
     async def may_message(self, user_id: str, other_id: str) -> bool:
         one, other = _uuid(user_id), _uuid(other_id)
         if one is None or other is None or one == other:
             return False
-        async with self.reads() as session:
-            paired = await session.scalar(
+        async with self.reader.connect() as connection:
+            paired = await connection.scalar(
                 select(Pairing.id)
                 .where(
                     Pairing.active.is_(True),
@@ -143,7 +149,7 @@ class DatabasePairings:
                 return True
             mine = aliased(GroupMembership)
             theirs = aliased(GroupMembership)
-            shared = await session.scalar(
+            shared = await connection.scalar(
                 select(mine.group_id)
                 .join(theirs, theirs.group_id == mine.group_id)
                 .join(Group, Group.id == mine.group_id)
@@ -182,11 +188,11 @@ class DatabasePairings:
             .where(Pairing.mentee_id == me)
         )
         found: list[Contact] = []
-        async with self.reads() as session:
+        async with self.reader.connect() as connection:
             for query in (mentees, mentors):
                 query = query.where(Pairing.active.is_(True), User.disabled_at.is_(None))
                 if only is not None:
                     query = query.where(User.id == only)
-                for other, name, pairing, relationship in await session.execute(query):
+                for other, name, pairing, relationship in await connection.execute(query):
                     found.append(Contact(str(other), name, relationship, str(pairing)))
         return sorted(found, key=lambda c: (c.display_name.casefold(), c.user_id))

@@ -7,14 +7,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from rooms.events import Event, MemberJoined, MemberLeft, SessionClosed, SessionOpened
 from rooms.model import Room
 from server import audit
-from server.db.models import Attendance, Session
+from server.db.models import Attendance, AuditEntry, Session
 from signaling.seams import AuditNote
 
 
@@ -25,9 +25,14 @@ def _at(timestamp: float) -> datetime:
 class DatabaseRoomRecords:
     def __init__(self, db: async_sessionmaker[Any]) -> None:
         self.db = db
+        bind = db.kw["bind"]
+        assert isinstance(bind, AsyncEngine)
+        # Rows are written with SQL expressions on a connection, not through an ORM session: a join's records
+        # are on every join's path.
+        self.engine = bind
 
-    async def _open_session(self, session: AsyncSession, group_id: uuid.UUID) -> uuid.UUID | None:
-        return await session.scalar(
+    async def _open_session(self, connection: AsyncConnection, group_id: uuid.UUID) -> uuid.UUID | None:
+        return await connection.scalar(
             select(Session.id)
             .where(Session.group_id == group_id, Session.ended_at.is_(None))
             .order_by(Session.started_at.desc())
@@ -35,12 +40,12 @@ class DatabaseRoomRecords:
         )
 
     async def _ensure_session(
-        self, session: AsyncSession, session_id: uuid.UUID, group: uuid.UUID, at: float, opened_by: str | None
+        self, connection: AsyncConnection, session_id: uuid.UUID, group: uuid.UUID, at: float, opened_by: str | None
     ) -> None:
         """The session's row, written by whichever of its first changes commits first: joins that overlap the one
         that opened the room must not find it missing (their attendance would be lost). The opener's own record
         fills in who opened it."""
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
         row = {"id": session_id, "group_id": group, "started_at": _at(at), "opened_by": None}
         statement = insert(Session).values(**row)
         if opened_by is None:
@@ -50,7 +55,7 @@ class DatabaseRoomRecords:
             statement = statement.values(opened_by=opener).on_conflict_do_update(
                 index_elements=["id"], set_={"opened_by": opener, "started_at": _at(at)}
             )
-        await session.execute(statement)
+        await connection.execute(statement)
 
     async def record(
         self, group_id: str, events: list[Event], audit: AuditNote | None = None, room: Room | None = None
@@ -59,9 +64,9 @@ class DatabaseRoomRecords:
         if not durable and audit is None:
             return
         group = uuid.UUID(group_id)
-        async with self.db.begin() as session:
+        async with self.engine.begin() as connection:
             if audit is not None:
-                _write_audit(session, group_id, audit)
+                await _write_audit(connection, group_id, audit)
             if not durable:
                 return
             if room is not None and room.session_id is not None:
@@ -71,30 +76,30 @@ class DatabaseRoomRecords:
                     isinstance(e, MemberJoined) for e in events
                 ):
                     assert current is not None
-                    await self._ensure_session(session, current, group, room.opened_at or time.time(), None)
+                    await self._ensure_session(connection, current, group, room.opened_at or time.time(), None)
             else:
-                current = await self._open_session(session, group)
+                current = await self._open_session(connection, group)
             for event in events:
                 match event:
                     case SessionOpened(session_id=session_id, opened_by=opened_by, at=at):
                         current = uuid.UUID(session_id)
-                        await self._ensure_session(session, current, group, at, opened_by)
+                        await self._ensure_session(connection, current, group, at, opened_by)
                     case SessionClosed(session_id=session_id, ended_by=ended_by, at=at):
                         closed = uuid.UUID(session_id)
-                        await session.execute(
+                        await connection.execute(
                             update(Session)
                             .where(Session.id == closed)
                             .values(ended_at=_at(at), ended_by=None if ended_by is None else uuid.UUID(ended_by))
                         )
-                        await session.execute(
+                        await connection.execute(
                             update(Attendance)
                             .where(Attendance.session_id == closed, Attendance.left_at.is_(None))
                             .values(left_at=_at(at), leave_reason="ended")
                         )
                         current = None
                     case MemberJoined(member=member, admitted_by=admitted_by) if current is not None:
-                        session.add(
-                            Attendance(
+                        await connection.execute(
+                            insert(Attendance).values(
                                 session_id=current,
                                 user_id=uuid.UUID(member.user_id),
                                 role=member.role.value,
@@ -103,7 +108,7 @@ class DatabaseRoomRecords:
                             )
                         )
                     case MemberLeft(user_id=user_id, reason=reason, at=at, to_lobby=to_lobby) if current is not None:
-                        await session.execute(
+                        await connection.execute(
                             update(Attendance)
                             .where(
                                 Attendance.session_id == current,
@@ -118,13 +123,12 @@ class DatabaseRoomRecords:
     async def audit(
         self, actor_id: str, action: str, outcome: str, group_id: str, target_id: str | None, detail: dict[str, Any]
     ) -> None:
-        async with self.db.begin() as session:
-            _write_audit(session, group_id, AuditNote(actor_id, action, outcome, target_id, detail))
+        async with self.engine.begin() as connection:
+            await _write_audit(connection, group_id, AuditNote(actor_id, action, outcome, target_id, detail))
 
 
-def _write_audit(session: AsyncSession, group_id: str, note: AuditNote) -> None:
-    audit.record(
-        session,
+async def _write_audit(connection: AsyncConnection, group_id: str, note: AuditNote) -> None:
+    values = audit.row(
         action=note.action,
         outcome=note.outcome,
         actor_id=uuid.UUID(note.actor_id),
@@ -132,3 +136,4 @@ def _write_audit(session: AsyncSession, group_id: str, note: AuditNote) -> None:
         target_id=note.target_id or group_id,
         detail={"group_id": group_id, **note.detail} if note.target_id else note.detail or None,
     )
+    await connection.execute(insert(AuditEntry).values(**values))

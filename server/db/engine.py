@@ -53,8 +53,10 @@ def create_engine(
     engine = create_async_engine(
         url,
         hide_parameters=True,
-        pool_size=10,
-        max_overflow=10,
+        # Kept open: overflow connections are closed as soon as they come back, so a pool smaller than the work a
+        # node admits (HAVEN_MAX_IN_FLIGHT) would connect again and again under load.
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
         # Not a ping at every checkout (three round trips with asyncpg): only a connection that sat idle is checked
         # (``_check_when_idle``); one in steady use proves itself by being used.
         pool_pre_ping=False,
@@ -67,6 +69,9 @@ def create_engine(
     return engine
 
 
+# Connections kept open per node, and how many more it may open for a while.
+POOL_SIZE = 20
+POOL_OVERFLOW = 10
 # A pooled connection idle for longer than this is pinged before use; a dead one is replaced, not handed out.
 IDLE_PING_SECONDS = 1.0
 
@@ -108,9 +113,14 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def read_sessions(db: async_sessionmaker[Any]) -> async_sessionmaker[Any]:
-    """Sessions for reads that need no transaction of their own: each statement commits by itself, so a lookup is
-    one round trip instead of BEGIN, the query and a ROLLBACK (the pool is shared with ``db``)."""
+def autocommit(db: async_sessionmaker[Any]) -> AsyncEngine:
+    """The engine of ``db`` (the same pool) for reads that need no transaction of their own: each statement
+    commits by itself, so a lookup is one round trip instead of BEGIN, the query and a ROLLBACK."""
     bind = db.kw["bind"]
     assert isinstance(bind, AsyncEngine)
-    return async_sessionmaker(bind.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+    return bind.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def read_sessions(db: async_sessionmaker[Any]) -> async_sessionmaker[Any]:
+    """ORM sessions on ``autocommit(db)``, for reads that load mapped objects."""
+    return async_sessionmaker(autocommit(db), expire_on_commit=False)

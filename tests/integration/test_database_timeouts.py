@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server import middleware
 from server.app import create_app
-from server.db.engine import create_engine, database_unavailable
+from server.db.engine import POOL_OVERFLOW, POOL_SIZE, create_engine, database_unavailable
 from server.logs import JsonFormatter
 from server.tokens import issue_token
 from tests.conftest import TEST_SECRET, make_settings
@@ -81,7 +81,7 @@ async def test_waiting_for_a_pooled_connection_gives_up(postgres_server_url: str
     engine = create_engine(postgres_server_url, pool_timeout=0.2)
     try:
         async with contextlib.AsyncExitStack() as held:
-            for _ in range(20):  # pool_size 10 + max_overflow 10
+            for _ in range(POOL_SIZE + POOL_OVERFLOW):
                 await held.enter_async_context(engine.connect())
             with pytest.raises(sa_exc.TimeoutError) as caught:
                 async with engine.connect():
