@@ -15,7 +15,7 @@ from aiohttp import web
 
 from rooms.calls import from_document as call_document
 from server.config import Settings
-from signaling import json_codec
+from signaling import json_codec, liveness
 from signaling.access import LiveAccess
 from signaling.admission import Admission
 from signaling.call_lines import Lines
@@ -83,6 +83,11 @@ class Signaling:
 
 
 SIGNALING = web.AppKey("signaling", Signaling)
+# The server pings each client every PING_SECONDS and drops one silent for PING_TIMEOUT_SECONDS more: a client
+# that vanished without closing (a dropped network) is noticed within 30 s, and an idle connection costs a ping
+# every 20 s.
+PING_SECONDS = 20
+PING_TIMEOUT_SECONDS = 10
 # Connects wait in a queue this many times longer, for this many times longer, than requests (a refused connect has
 # paid for its WebSocket handshake already, and would pay again).
 CONNECT_QUEUE_FACTOR = 16
@@ -102,12 +107,13 @@ def build(settings: Settings, redis: aioredis.Redis | None, backends: Backends) 
         cors_allowed_origins=list(settings.allowed_origins),
         transports=["websocket"],
         max_http_buffer_size=MAX_FRAME_BYTES,
-        ping_interval=10,
-        ping_timeout=10,
+        ping_interval=PING_SECONDS,
+        ping_timeout=PING_TIMEOUT_SECONDS,
         logger=False,
         engineio_logger=False,
         json=json_codec.Codec,
     )
+    liveness.install(sio.eio)
     store: RoomStore
     call_store: RoomStore
     line_store: RoomStore
