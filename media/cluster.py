@@ -251,8 +251,9 @@ class ClusterPlane:
             for room_id in room_ids:
                 mine = f"{self.node_id} {self.local.room_peer(room_id)}"
                 pipe.eval(_RENEW, 1, self._lease_key(room_id), mine, str(LEASE_SECONDS))
-            kept = await pipe.execute()
-        return [room_id for room_id, won in zip(room_ids, kept, strict=True) if won]
+            kept = await pipe.execute(raise_on_error=False)
+        # A renewal that failed (an error for that room alone) is not a lease lost: the next round tries again.
+        return [room_id for room_id, won in zip(room_ids, kept, strict=True) if won or isinstance(won, Exception)]
 
     async def _watch(self) -> None:
         while True:

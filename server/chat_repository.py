@@ -58,16 +58,10 @@ SELECT $6, conversation.id, conversation.last_seq, $7, $8, $9, $5, (SELECT s.id 
 FROM conversation
 RETURNING seq, session_id
 """
-# What says the database cannot serve now rather than that the statement was wrong (asyncpg's own errors).
-_UNAVAILABLE = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.QueryCanceledError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    OSError,
-    TimeoutError,
-)
+# The connection itself is gone or unusable (asyncpg's own errors): it is dropped from the pool.
+_CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError, TimeoutError)
+# SQLSTATEs after which the connection is of no more use: connection exceptions, the server shutting down.
+_CONNECTION_GONE = ("08", "57P01", "57P02", "57P03")
 
 
 class DatabaseChatRepository:
@@ -149,10 +143,15 @@ class DatabaseChatRepository:
                     row = await driver.fetchrow(_SEND, *arguments)
                 except asyncpg.UniqueViolationError:
                     return None
-                except _UNAVAILABLE:
+                except asyncpg.PostgresError as exc:
+                    # A restart or failover (57P01), a standby, a group deleted meanwhile: not stored, say so.
+                    if str(getattr(exc, "sqlstate", "")).startswith(_CONNECTION_GONE):
+                        await connection.invalidate()
+                    raise ChatUnavailable(type(exc).__name__) from None
+                except _CONNECTION_LOST:
                     await connection.invalidate()
                     raise
-        except (OperationalError, DBAPIError, *_UNAVAILABLE) as exc:
+        except (OperationalError, DBAPIError, *_CONNECTION_LOST) as exc:
             raise ChatUnavailable(type(exc).__name__) from None
         assert row is not None
         return StoredMessage(

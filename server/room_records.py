@@ -7,14 +7,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Uuid, exists, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from rooms.events import Event, MemberJoined, MemberLeft, SessionClosed, SessionOpened
 from rooms.model import Room
 from server import audit
-from server.db.models import Attendance, AuditEntry, Session
+from server.db.models import Attendance, AuditEntry, Session, UTCDateTime
 from signaling.seams import AuditNote
 
 
@@ -86,6 +86,8 @@ class DatabaseRoomRecords:
                         await self._ensure_session(connection, current, group, at, opened_by)
                     case SessionClosed(session_id=session_id, ended_by=ended_by, at=at):
                         closed = uuid.UUID(session_id)
+                        # Its row, should the records of its opening never have been written.
+                        await self._ensure_session(connection, closed, group, at, None)
                         await connection.execute(
                             update(Session)
                             .where(Session.id == closed)
@@ -98,15 +100,16 @@ class DatabaseRoomRecords:
                         )
                         current = None
                     case MemberJoined(member=member, admitted_by=admitted_by) if current is not None:
-                        await connection.execute(
-                            insert(Attendance).values(
-                                session_id=current,
-                                user_id=uuid.UUID(member.user_id),
-                                role=member.role.value,
-                                joined_at=_at(member.joined_at),
-                                admitted_by=None if admitted_by is None else uuid.UUID(admitted_by),
-                            )
-                        )
+                        # Only into a session still open: an end whose records committed first stays the end.
+                        stay = select(
+                            literal(current, Uuid()),
+                            literal(uuid.UUID(member.user_id), Uuid()),
+                            literal(member.role.value),
+                            literal(_at(member.joined_at), UTCDateTime()),
+                            literal(None if admitted_by is None else uuid.UUID(admitted_by), Uuid()),
+                        ).where(exists().where(Session.id == current, Session.ended_at.is_(None)))
+                        columns = ["session_id", "user_id", "role", "joined_at", "admitted_by"]
+                        await connection.execute(insert(Attendance).from_select(columns, stay))
                     case MemberLeft(user_id=user_id, reason=reason, at=at, to_lobby=to_lobby) if current is not None:
                         await connection.execute(
                             update(Attendance)

@@ -262,10 +262,12 @@ class Chat:
         """Ephemeral and never stored; allowed to those who may send; at most one notice every two seconds per
         connection and conversation."""
         conversation = conversation_of(body.conversation, conn.account.user_id)
-        await self._may_write(conn, conversation)
         now, key = self.clock(), (conn.sid, conversation.key)
+        # Throttled before the permission check (which costs a lookup): only a permitted notice is remembered, so
+        # a refused one is never answered ok.
         if now - self._typing.get(key, -TYPING_EVERY_SECONDS) < TYPING_EVERY_SECONDS:
             return ok()
+        await self._may_write(conn, conversation)
         self._typing[key] = now
         self._typing.move_to_end(key)
         while len(self._typing) > MAX_TRACKED_SENDERS:

@@ -437,8 +437,10 @@ class GroupRooms:
                 by_room.setdefault(connection.room_id, []).append(connection)
         manager = self.sio.manager
         mark = manager.watermark() if hasattr(manager, "watermark") else None
-        documents = await self.store.read_many(list(by_room))
-        recent = manager.touched_since(mark) if mark is not None else set()
+        try:
+            documents = await self.store.read_many(list(by_room))
+        finally:
+            recent = manager.touched_since(mark) if mark is not None else set()
         entered = self._entered_rooms()
         for room_id, held_here in by_room.items():
             document = documents.get(room_id)

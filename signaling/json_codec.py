@@ -1,6 +1,6 @@
 """JSON for Socket.IO packets and room documents through orjson (several times faster than the standard library on
-both sides), with the standard library's answer wherever orjson declines (integers beyond 64 bits, NaN): the wire
-behaves exactly as before, only faster."""
+both sides), with the standard library's answer wherever orjson declines (integers beyond 64 bits) or would accept
+what the standard library refuses (dataclasses, dates)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,19 @@ def loads(text: str | bytes, *args: Any, **kwargs: Any) -> Any:
         return json.loads(text, *args, **kwargs)
 
 
+# What orjson would write but the standard library refuses (dataclasses, dates, subclasses) is handed to the
+# standard library, so that sending one by mistake fails as loudly as before rather than sending its fields.
+_STRICT = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def dumps(value: Any, *args: Any, **kwargs: Any) -> str:
     """Compact JSON (python-socketio asks for compact separators; orjson writes no spaces)."""
     try:
-        return orjson.dumps(value).decode()
+        return orjson.dumps(value, default=_refuse, option=_STRICT).decode()
     except TypeError:
         return json.dumps(value, *args, **kwargs)
 

@@ -199,6 +199,11 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             )
         started = time.monotonic()
         try:
+            transport = getattr(environ.get("aiohttp.request"), "transport", None)
+            if self.draining or (transport is not None and transport.is_closing()):
+                # Drained, or its client gave up, while it waited: nothing to do for it here.
+                self.connect_admission.abandoned()
+                raise refuse("unavailable", "This server is restarting; connect again.")
             await self._connect_admitted(sid, environ, auth)
         finally:
             self.connect_admission.leave(time.monotonic() - started)

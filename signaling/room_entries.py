@@ -19,6 +19,9 @@ from signaling.shared_packets import LocalPackets
 MEMBER_ROOM_PREFIX = "r:"
 # The rooms whose entries and departures are tracked: members' and facilitators' rooms.
 PLACE_ROOM_PREFIXES = ("r:", "f:")
+# Events that tell a connection its place ended: what was learned of that place is dropped the moment one goes out
+# to it, before its departure from the Socket.IO room arrives (or if that message is lost).
+PLACE_ENDING_EVENTS = frozenset({"room:removed", "room:ended", "room:waiting", "room:superseded"})
 
 
 class EntryStamps:
@@ -49,6 +52,13 @@ class EntryStamps:
         if isinstance(room, str) and room.startswith(PLACE_ROOM_PREFIXES):
             self._stamps.pop((sid, room), None)
             self._touched[(sid, room)] = self._next()
+
+    def _ends_place(self, event: Any) -> bool:
+        return event in PLACE_ENDING_EVENTS
+
+    def _place_ended(self, sid: str) -> None:
+        for pair in [pair for pair in self._stamps if pair[0] == sid]:
+            del self._stamps[pair]
 
     def entry_stamp(self, sid: str, room: str) -> int | None:
         """The stamp of ``sid``'s current entry into ``room``; None while it is not in it."""

@@ -33,11 +33,21 @@ class SharedPackets:
         encoded = self.server.packet_class(packet.EVENT, namespace=namespace, data=[event, data]).encode()
         return encoded if isinstance(encoded, str) else None
 
-    async def _send_frame(self, frame: str, namespace: str, room: Any, skip_sid: Any) -> None:
+    def _ends_place(self, event: Any) -> bool:
+        """Whether ``event`` tells its recipients their place in a room ended (see ``room_entries``)."""
+        return False
+
+    def _place_ended(self, sid: str) -> None:
+        """Told to ``sid``: its place in a room ended."""
+
+    async def _send_frame(self, frame: str, namespace: str, room: Any, skip_sid: Any, event: Any = None) -> None:
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
         message = eio_packet.Packet(eio_packet.MESSAGE, frame)
+        ends_place = self._ends_place(event)
         for sid, eio_sid in self.get_participants(namespace, room):  # type: ignore[attr-defined]
             if sid not in skip:
+                if ends_place:
+                    self._place_ended(sid)
                 self.frames_sent += 1
                 try:
                     await self.server._send_eio_packet(eio_sid, message)
@@ -64,7 +74,7 @@ class LocalPackets(SharedPackets):
                 event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to, **kwargs
             )
             return
-        await self._send_frame(frame, namespace, to or room, skip_sid)
+        await self._send_frame(frame, namespace, to or room, skip_sid, event)
 
 
 class PublishedPackets(SharedPackets):
@@ -90,9 +100,10 @@ class PublishedPackets(SharedPackets):
             return
         room = to or room
         if namespace in self.rooms:  # type: ignore[attr-defined]
-            await self._send_frame(frame, namespace, room, skip_sid)
+            await self._send_frame(frame, namespace, room, skip_sid, event)
         message = {
             "method": "emit",
+            "event": event,
             FRAME: frame,
             "namespace": namespace,
             "room": room,
@@ -108,4 +119,4 @@ class PublishedPackets(SharedPackets):
             return
         namespace = message.get("namespace") or "/"
         if namespace in self.rooms:  # type: ignore[attr-defined]
-            await self._send_frame(frame, namespace, message.get("room"), message.get("skip_sid"))
+            await self._send_frame(frame, namespace, message.get("room"), message.get("skip_sid"), message.get("event"))

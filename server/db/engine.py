@@ -71,7 +71,7 @@ def create_engine(
 
 # Connections kept open per node, and how many more it may open for a while.
 POOL_SIZE = 20
-POOL_OVERFLOW = 10
+POOL_OVERFLOW = 20
 # A pooled connection idle for longer than this is pinged before use; a dead one is replaced, not handed out.
 IDLE_PING_SECONDS = 1.0
 
