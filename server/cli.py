@@ -115,8 +115,10 @@ async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
 
 def _serve(settings: Settings, env: dict[str, str], worker: tuple[int, int] | None) -> int:
     place = {"host": settings.host, "port": settings.port, "mode": settings.mode.value}
-    if settings.event_loop == "uvloop":
-        # Every loop this process makes from here on (aiohttp's, a worker's) is uvloop's.
+    # A server process (single, or a worker) runs on uvloop; the supervisor of workers stays on asyncio's loop, whose
+    # subprocesses can be started in a process group of their own (uvloop's cannot).
+    serves = worker is not None or settings.workers <= 1
+    if serves and settings.event_loop == "uvloop":
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     if worker is not None:
         log.info("starting", extra={**place, "node_id": settings.node_id})
