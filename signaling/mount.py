@@ -84,9 +84,8 @@ class Signaling:
 
 SIGNALING = web.AppKey("signaling", Signaling)
 # The server pings each client every PING_SECONDS and drops one silent for PING_TIMEOUT_SECONDS more: a client
-# that vanished without closing (a dropped network) is noticed within 30 s, and an idle connection costs a ping
-# every 20 s.
-PING_SECONDS = 20
+# that vanished without closing (a dropped network) is noticed within 20 s.
+PING_SECONDS = 10
 PING_TIMEOUT_SECONDS = 10
 # Connects wait in a queue this many times longer, for this many times longer, than requests (a refused connect has
 # paid for its WebSocket handshake already, and would pay again).

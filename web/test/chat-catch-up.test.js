@@ -178,25 +178,28 @@ test("a short page ends the catch-up, also when the reader may not read some seq
   assert.equal(c.log.contiguous, 20);
 });
 
-test("entering again (a reconnect) asks the latest page and everything after the highest seq held", async () => {
+test("entering again (a reconnect) asks everything after the highest seq held, then the latest page", async () => {
   const c = await opened(3);
   c.catchUp.entered();
-  assert.deepEqual(c.asked[1].payload, { conversation: CONVERSATION, limit: LATEST_PAGE });
+  assert.deepEqual(c.asked[1].payload, { conversation: CONVERSATION, after_seq: 3, limit: CATCH_UP_PAGE });
+  await c.answer(1, messages(4, 5));
   // Deletions may have been missed as well as messages.
-  await c.answer(1, [message(1), message(2, { body: null, deleted: true }), ...messages(3, 5)]);
-  assert.deepEqual(c.asked[2].payload, { conversation: CONVERSATION, after_seq: 5, limit: CATCH_UP_PAGE });
-  await c.answer(2, []);
+  assert.deepEqual(c.asked[2].payload, { conversation: CONVERSATION, limit: LATEST_PAGE });
+  await c.answer(2, [message(1), message(2, { body: null, deleted: true }), ...messages(3, 5)]);
   assert.equal(c.asked.length, 3);
   assert.equal(c.log.records[1].deleted, true);
   assert.deepEqual(c.log.seqs(), [1, 2, 3, 4, 5]);
 
-  // More than the latest page was missed: the catch-up starts after the highest seq held without a gap.
+  // More than a page was missed: the catch-up starts after the highest seq held without a gap, page after page.
   c.catchUp.entered();
-  await c.answer(3, messages(100, 149));
-  assert.equal(c.asked[4].payload.after_seq, 5);
-  await c.answer(4, messages(6, 149));
-  assert.equal(c.asked.length, 5);
-  assert.equal(c.log.contiguous, 149);
+  assert.equal(c.asked[3].payload.after_seq, 5);
+  await c.answer(3, messages(6, 205));
+  assert.equal(c.asked[4].payload.after_seq, 205);
+  await c.answer(4, messages(206, 210));
+  assert.deepEqual(c.asked[5].payload, { conversation: CONVERSATION, limit: LATEST_PAGE });
+  await c.answer(5, messages(161, 210));
+  assert.equal(c.asked.length, 6);
+  assert.equal(c.log.contiguous, 210);
 });
 
 test("an entry while a gap is being fetched is caught up right after it", async () => {
@@ -206,9 +209,11 @@ test("an entry while a gap is being fetched is caught up right after it", async 
   c.catchUp.entered();
   assert.equal(c.asked.length, 2);
   await c.answer(1, messages(4, 6));
-  assert.deepEqual(c.asked.slice(2).map((a) => a.payload), [{ conversation: CONVERSATION, limit: LATEST_PAGE }]);
-  await c.answer(2, messages(1, 6));
-  assert.deepEqual(afterSeq(c), [3, undefined, 6]);
+  assert.deepEqual(c.asked[2].payload, { conversation: CONVERSATION, after_seq: 6, limit: CATCH_UP_PAGE });
+  await c.answer(2, []);
+  assert.deepEqual(c.asked[3].payload, { conversation: CONVERSATION, limit: LATEST_PAGE });
+  await c.answer(3, messages(1, 6));
+  assert.deepEqual(afterSeq(c), [3, 6, undefined]);
 });
 
 test("a fetch that fails is shown as a problem and tried again a little later", async () => {
@@ -235,8 +240,8 @@ test("no gap is fetched while the chat is closed (waiting in the lobby); the nex
 
   c.setActive(true);
   c.catchUp.entered();
-  await c.answer(1, messages(1, 6)); // the latest page
-  assert.deepEqual(afterSeq(c), [undefined, 6]);
-  await c.answer(2, messages(7, 8));
+  await c.answer(1, messages(4, 8)); // what came after seq 3
+  await c.answer(2, messages(1, 8)); // the latest page
+  assert.deepEqual(afterSeq(c), [3, undefined]);
   assert.deepEqual(c.log.seqs(), [1, 2, 3, 4, 5, 6, 7, 8]);
 });

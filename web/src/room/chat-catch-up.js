@@ -4,8 +4,8 @@
 // - on a gap (a live message, or our own acknowledged one, more than one past `contiguous`, the highest seq held
 //   with nothing missing before it: see chat-log.js), everything after `contiguous`, page after page while the
 //   pages come back full, after a short wait in case the missing ones were only overtaken;
-// - on entering the room again (after a reconnect or a stay in the lobby), the latest page again (deletions may have
-//   been missed too) and everything after `contiguous`.
+// - on entering the room again (after a reconnect or a stay in the lobby), everything after `contiguous`, then the
+//   latest page again (deletions may have been missed too).
 // One fetch at a time per conversation: a gap or an entry while one is on its way is fetched right after it.
 import { isMessage } from "./chat-log.js";
 
@@ -79,14 +79,14 @@ export function createCatchUp({ log, request, conversation, isActive = () => tru
 
   async function round() {
     if (!loaded) return loadLatest();
-    if (stale) {
-      stale = false;
-      if (!(await loadLatest())) {
-        stale = true;
-        return false;
-      }
+    if (!stale) return fetchMissing();
+    // Entered again: first what came after the highest seq held, then the latest page for missed deletions.
+    stale = false;
+    if (!(await fetchMissing()) || !(await loadLatest())) {
+      stale = true;
+      return false;
     }
-    return fetchMissing();
+    return true;
   }
 
   const due = () => !stopped && (wantAll || (wantGap && log.hasGap()));
