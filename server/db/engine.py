@@ -72,8 +72,10 @@ def create_engine(
 # Connections kept open per node, and how many more it may open for a while.
 POOL_SIZE = 20
 POOL_OVERFLOW = 20
-# A pooled connection idle for longer than this is pinged before use; a dead one is replaced, not handed out.
-IDLE_PING_SECONDS = 1.0
+# A pooled connection idle for longer than this is pinged before use; a dead one is replaced, not handed out. Under
+# load connections come back within milliseconds and are not pinged; a connection last used less than this before
+# a database restart fails its first statement (answered as unavailable), and the pool is renewed.
+IDLE_PING_SECONDS = 0.25
 
 
 def _note_checkin(dbapi_connection: Any, record: Any) -> None:
@@ -87,7 +89,12 @@ def _check_when_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
     try:
         dbapi_connection.ping()
     except Exception as exc:
-        # The pool drops this connection and checks out another (a new one if need be).
+        # The server went away (a restart): every connection opened before now is as dead as this one. They are all
+        # marked for replacement at their next checkout, as SQLAlchemy does when a statement finds a disconnect
+        # (the pool only retries a checkout twice, and a pool of 20 dead connections would outlast that).
+        pool = getattr(proxy, "_pool", None)
+        if pool is not None:
+            pool._invalidate(proxy, exc, _checkin=False)
         raise sa_exc.DisconnectionError("a pooled connection did not answer") from exc
 
 
