@@ -10,9 +10,11 @@ class RoomError(Exception):
 
     code: ClassVar[str] = "conflict"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, **extra: object) -> None:
         super().__init__(message)
         self.message = message
+        # Fields the refusal carries beside its error (e.g. when a closed room opens).
+        self.extra = extra
 
 
 class NotAuthorized(RoomError):
@@ -33,6 +35,12 @@ class RoomLocked(RoomError):
 
 class RoomFull(RoomError):
     code = "room_full"
+
+
+class RoomNotOpen(RoomError):
+    """A participant came before the scheduled session opens, and no facilitator has opened it."""
+
+    code = "room_not_open"
 
 
 class InvalidMedia(RoomError):

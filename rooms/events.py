@@ -27,6 +27,8 @@ class MemberJoined:
 
     member: Member
     admitted_by: str | None
+    # When they began waiting in the lobby for this stay (None: they walked straight in).
+    waited_since: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

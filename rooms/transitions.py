@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rooms import permissions
-from rooms.errors import NotAuthorized, NotFound, NotInRoom, RoomFull, RoomLocked
+from rooms.errors import NotAuthorized, NotFound, NotInRoom, RoomFull, RoomLocked, RoomNotOpen
 from rooms.events import (
     Admitted,
     Denied,
@@ -47,8 +47,8 @@ def settled(room: Room, events: list[Event], now: float, ended_by: str | None = 
     return room, events
 
 
-def _enter(room: Room, member: Member, events: list[Event]) -> Room:
-    events.append(MemberJoined(member, member.admitted_by))
+def _enter(room: Room, member: Member, events: list[Event], waited_since: float | None = None) -> Room:
+    events.append(MemberJoined(member, member.admitted_by, waited_since))
     return room.with_member(member)
 
 
@@ -62,7 +62,7 @@ def admit_waiting(room: Room, by: str | None, now: float, events: list[Event]) -
             continue
         room = room.without_waiting(waiting.user_id)
         member = Member(waiting.user_id, waiting.display_name, Role.PARTICIPANT, waiting.peer_id, now, admitted_by=by)
-        room = _enter(room, member, events)
+        room = _enter(room, member, events, waiting.since)
         events.append(Admitted(waiting.user_id, waiting.peer_id, by))
         admitted = True
     if admitted:
@@ -78,12 +78,15 @@ def join(
     peer_id: str,
     now: float,
     session_id: str,
+    opens_at: float | None = None,
 ) -> Result:
     """A facilitator enters (opening a session if none is open); a participant enters or waits in the lobby.
 
     A person who already has a place (they dropped, or joined from another connection) resumes it on
     ``peer_id`` without passing the lobby. ``session_id`` names the session if this join opens one.
     ``settings`` are the group's current ones (an administrator may have changed them since the room opened).
+    ``opens_at`` is set when the group's schedule keeps its room closed to participants now: until a facilitator
+    opens a session, a participant is refused (the time is when the next scheduled session opens, or ``inf``).
     """
     room = Room(room_id, settings) if room is None else replace(room, settings=settings)
     events: list[Event] = []
@@ -111,6 +114,11 @@ def join(
 
     if room.locked:
         raise RoomLocked("The room is locked. A facilitator can unlock it.")
+    if opens_at is not None and room.session_id is None and waiting is None:
+        raise RoomNotOpen(
+            "The room opens shortly before the next scheduled session.",
+            opens_at=None if opens_at == float("inf") else opens_at,
+        )
     removed = person.user_id in room.barred
     held = waiting is not None and waiting.held
     if room.settings.lobby_enabled or removed or held or not room.facilitators_present():
@@ -129,7 +137,8 @@ def join(
         # They waited (the room was full, or they were sent to the lobby) and now walk in: not in both places.
         room = room.without_waiting(person.user_id)
         events.append(LobbyChanged(room.lobby))
-    return _enter(room, Member(person.user_id, person.display_name, person.role, peer_id, now), events), events
+    member = Member(person.user_id, person.display_name, person.role, peer_id, now)
+    return _enter(room, member, events, None if waiting is None else waiting.since), events
 
 
 def leave(room: Room | None, user_id: str, now: float, reason: LeaveReason = LeaveReason.LEFT) -> Result:
@@ -193,7 +202,7 @@ def admit(room: Room | None, actor: Person, user_id: str, now: float) -> Result:
     room = replace(room.without_waiting(user_id), barred=room.barred - {user_id})
     events: list[Event] = []
     member = Member(user_id, waiting.display_name, Role.PARTICIPANT, waiting.peer_id, now, admitted_by=actor.user_id)
-    room = _enter(room, member, events)
+    room = _enter(room, member, events, waiting.since)
     events += [Admitted(user_id, waiting.peer_id, actor.user_id), LobbyChanged(room.lobby)]
     return room, events
 

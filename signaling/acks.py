@@ -12,10 +12,12 @@ Ack = dict[str, Any]
 class SignalingError(Exception):
     """A refusal decided by the signaling layer (not the room domain), with its wire code."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, **extra: object) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # Fields the refusal carries beside its error, e.g. the agreement to accept.
+        self.extra = extra
 
 
 def ok(**result: Any) -> Ack:
@@ -27,7 +29,7 @@ def fail(code: str, message: str) -> Ack:
 
 
 def refusal(exc: RoomError | SignalingError) -> Ack:
-    return fail(exc.code, exc.message)
+    return {**fail(exc.code, exc.message), **exc.extra}
 
 
 def not_authorized(message: str = "You are not allowed to do that.") -> SignalingError:

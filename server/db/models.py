@@ -7,7 +7,7 @@ values), so no code path can write around them. Ids are random UUIDs: opaque in 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
 
@@ -16,13 +16,16 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
+    Time,
     TypeDecorator,
     UniqueConstraint,
     Uuid,
@@ -118,6 +121,8 @@ class Group(Base):
     self_unmute_allowed: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime]
     archived_at: Mapped[datetime | None]
+    # The IANA time zone its schedule is kept in (a weekly 18:00 stays 18:00 there across daylight saving).
+    timezone: Mapped[str] = mapped_column(String(64), server_default=text("'UTC'"), default="UTC")
 
 
 class GroupMembership(Base):
@@ -133,8 +138,59 @@ class GroupMembership(Base):
 Index("ix_group_memberships_user_id", GroupMembership.user_id)
 
 
+class Schedule(Base):
+    """A group's weekly series: on ``weekdays`` at ``start_time`` (in the group's time zone) for
+    ``duration_minutes``, from ``starts_on`` until ``ends_on`` (inclusive; open-ended when None)."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (
+        CheckConstraint("duration_minutes BETWEEN 5 AND 720", name="duration"),
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="dates"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    # ISO weekdays (1 = Monday ... 7 = Sunday), comma-separated and ascending: "1,3,5".
+    weekdays: Mapped[str] = mapped_column(String(16))
+    start_time: Mapped[time] = mapped_column(Time)
+    duration_minutes: Mapped[int]
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class ScheduleCancellation(Base):
+    """One date of a weekly series that does not take place."""
+
+    __tablename__ = "schedule_cancellations"
+
+    schedule_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"), primary_key=True)
+    on_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    cancelled_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class ExtraSession(Base):
+    """A one-off session outside the weekly series (its id is the scheduled session's id)."""
+
+    __tablename__ = "extra_sessions"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="times"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
 class Session(Base):
-    """One meeting of a group: opened when its live room opens, closed when it ends."""
+    """One meeting of a group: opened when its live room opens, closed when it ends.
+
+    A session opened for a scheduled occurrence has that occurrence's id and keeps its scheduled times; one
+    opened outside any schedule has neither.
+    """
 
     __tablename__ = "sessions"
 
@@ -144,6 +200,12 @@ class Session(Base):
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     ended_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    scheduled_start: Mapped[datetime | None] = mapped_column(default=None)
+    scheduled_end: Mapped[datetime | None] = mapped_column(default=None)
+    # Once signed off, the session's attendance is final: corrections are rows of their own.
+    signed_off_at: Mapped[datetime | None] = mapped_column(default=None)
+    signed_off_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    sign_off_note: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class Attendance(Base):
@@ -159,6 +221,40 @@ class Attendance(Base):
     left_at: Mapped[datetime | None]
     leave_reason: Mapped[str | None] = mapped_column(String(32))
     admitted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # When the stay began waiting in the lobby (None: it did not wait).
+    waited_since: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class MediaMark(Base):
+    """A member's camera and connection as of ``at`` in a session: camera-on minutes are read from these."""
+
+    __tablename__ = "media_marks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    video: Mapped[bool] = mapped_column(Boolean)
+    connected: Mapped[bool] = mapped_column(Boolean)
+
+
+class AttendanceCorrection(Base):
+    """A correction of a member's attendance, made after sign-off; reports show it beside the original."""
+
+    __tablename__ = "attendance_corrections"
+    __table_args__ = (
+        CheckConstraint("status IS NULL OR status IN ('present', 'absent')", name="status"),
+        CheckConstraint("minutes_present IS NULL OR minutes_present >= 0", name="minutes"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str | None] = mapped_column(String(16))
+    minutes_present: Mapped[int | None]
+    note: Mapped[str] = mapped_column(Text)
+    corrected_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    corrected_at: Mapped[datetime]
 
 
 class Conversation(Base):
@@ -236,6 +332,8 @@ class Pairing(Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+    # The mentee lets this mentor read their check-in history.
+    checkins_shared: Mapped[bool] = mapped_column(Boolean, server_default=text("false"), default=False)
 
 
 class Call(Base):
@@ -264,6 +362,49 @@ class Consent(Base):
     agreed_at: Mapped[datetime]
 
 
+class GroupAgreement(Base):
+    """One version of a group's agreement; the highest version is the one in force."""
+
+    __tablename__ = "group_agreements"
+    __table_args__ = (CheckConstraint("version > 0", name="version"),)
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class CheckIn(Base):
+    """How a member said they were doing before a session. Kept like chat: the note is erased by retention."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SupportRequest(Base):
+    """A member's private "I need support" to the facilitators in the room; the note is erased by retention."""
+
+    __tablename__ = "support_requests"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    session_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(index=True)
+    acknowledged_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    acknowledged_at: Mapped[datetime | None]
+
+
 class AuditEntry(Base):
     """Append-only record of access and moderation; database triggers refuse updates and deletes."""
 
@@ -278,3 +419,7 @@ class AuditEntry(Base):
     outcome: Mapped[str] = mapped_column(String(32))
     source: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None]
+
+
+Index("ix_audit_log_action", AuditEntry.action)
+Index("ix_audit_log_target_id", AuditEntry.target_id)
