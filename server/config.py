@@ -74,6 +74,8 @@ class Settings:
     admission_wait_ms: int = 2000
     max_queued_packets: int = 512
     chat_retention_days: int = 30
+    # How long before a scheduled session starts its room lets participants in (a facilitator opens it any time).
+    room_opens_minutes: int = 10
     redis_prefix: str = "haven:"
     node_id: str = ""
     # One-on-one calls: how long a call rings before it counts as missed.
@@ -247,6 +249,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         admission_wait_ms=_int(env, "HAVEN_ADMISSION_WAIT_MS", 2000, 0, 60_000),
         max_queued_packets=_int(env, "HAVEN_MAX_QUEUED_PACKETS", 512, 16, 100_000),
         chat_retention_days=_int(env, "HAVEN_CHAT_RETENTION_DAYS", 30, 0, 36_500),
+        room_opens_minutes=_int(env, "HAVEN_ROOM_OPENS_MINUTES", 10, 0, 24 * 60),
         redis_prefix=_prefix(env.get("HAVEN_REDIS_PREFIX") or "haven:"),
         node_id=env.get("HAVEN_NODE_ID") or f"node-{secrets.token_hex(4)}",
         call_ring_seconds=_int(env, "HAVEN_CALL_RING_SECONDS", 45, 1, 600),
