@@ -13,6 +13,7 @@ removal. The reader's filter goes into the database query, so paging and limits 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -35,8 +36,11 @@ from signaling.seams import (
     ClientIdReused,
     GroupDirectory,
     PairingDirectory,
+    RoomRecords,
     StoredMessage,
 )
+
+log = logging.getLogger("haven.chat")
 
 SENDS_PER_SECOND = 5.0
 SEND_BURST = 10.0
@@ -90,9 +94,12 @@ class Chat:
         pairings: PairingDirectory,
         store: RoomStore,
         clock: Callable[[], float] = time.monotonic,
+        records: RoomRecords | None = None,
     ) -> None:
         self.sio = sio
         self.repository = repository
+        # Where a facilitator's reading of a group's chat history is audited.
+        self.records = records
         self.groups = groups
         self.pairings = pairings
         self.store = store
@@ -233,8 +240,21 @@ class Chat:
             )
         except ChatUnavailable:
             raise SignalingError("unavailable", "Chat history is unreachable for a moment; try again.") from None
+        if readable.facilitator and self.records is not None:
+            await self._audit_read(conn, conversation, len(messages))
         name = conversation.named_for(conn.account.user_id)
         return ok(conversation=name, messages=[self._wire(m, name) for m in messages])
+
+    async def _audit_read(self, conn: LocalConnection, conversation: Conversation, count: int) -> None:
+        """Staff reading a group's chat is part of the access record (how many messages, never what they said)."""
+        assert self.records is not None
+        assert conversation.group_id is not None
+        try:
+            await self.records.audit(
+                conn.account.user_id, "chat.history.read", "success", conversation.group_id, None, {"count": count}
+            )
+        except Exception:
+            log.exception("audit write failed", extra={"action": "chat.history.read"})
 
     async def delete(self, conn: LocalConnection, body: wire.ChatDelete) -> Ack:
         """A facilitator deletes any message of their group's chat; anyone their own, while they may read it."""

@@ -141,7 +141,7 @@ def build(settings: Settings, redis: aioredis.Redis | None, backends: Backends) 
         grace_seconds=settings.grace_seconds,
         media=backends.media,
     )
-    chat = Chat(sio, backends.chat, backends.groups, backends.pairings, store)
+    chat = Chat(sio, backends.chat, backends.groups, backends.pairings, store, records=backends.room_records)
     lines = Lines(line_store, call_store)
     contacts = ContactStatus(sio, backends.pairings, presence, lines, status_store)
     calls = Calls(
