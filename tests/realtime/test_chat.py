@@ -198,6 +198,15 @@ async def test_facilitators_read_everything_at_any_time(cohort: Cohort) -> None:
     assert await bodies(fac, name) == ["first session", "second session", "no session"]
     pip = await admitted(cohort, fac, 0)
     assert await bodies(pip, name) == ["first session", "second session"]
+    # Staff reading the group's chat is on the access record: who, which group, how many; never what was said.
+    async with cohort.api.db() as session:
+        reads = list(
+            (await session.execute(select(AuditEntry).where(AuditEntry.action == "chat.history.read"))).scalars()
+        )
+    assert {str(r.actor_id) for r in reads} == {cohort.facilitator.user_id, cohort.co_facilitator.user_id}
+    assert all(r.target_id == cohort.group_id for r in reads)
+    assert {(r.detail or {}).get("count") for r in reads} == {3}
+    assert "session" not in repr([r.detail for r in reads])
 
 
 async def test_participants_read_the_sessions_they_attended(cohort: Cohort) -> None:
