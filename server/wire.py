@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from datetime import date, time
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from server.db.models import MAX_CAPACITY, MIN_CAPACITY, MemberRole, UserRole
+from server.schedule import time_zones
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 
@@ -30,12 +32,38 @@ def _plain_text(value: str) -> str:
     return value
 
 
+def _time_zone(value: str) -> str:
+    if value not in time_zones():
+        raise ValueError("is not an IANA time zone name (for example America/New_York)")
+    return value
+
+
+def _weekdays(value: list[int]) -> list[int]:
+    if any(not 1 <= day <= 7 for day in value):
+        raise ValueError("must be ISO weekdays, 1 (Monday) to 7 (Sunday)")
+    return sorted(set(value))
+
+
+def _local_time(value: time) -> time:
+    # The group's time zone says where the time is; a time carrying its own offset would contradict it.
+    if value.tzinfo is not None:
+        raise ValueError("must be a local time without an offset (the group's time zone applies)")
+    if value.second or value.microsecond:
+        raise ValueError("must be a whole minute (HH:MM)")
+    return value
+
+
 Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
 DisplayName = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_plain_text)]
 GroupName = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_plain_text)]
 # NIST SP 800-63B: at least 8 characters; the upper bound keeps hashing cost bounded.
 NewPassword = Annotated[str, Field(min_length=8, max_length=256)]
 Capacity = Annotated[int, Field(ge=MIN_CAPACITY, le=MAX_CAPACITY)]
+TimeZoneName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_time_zone)]
+Weekdays = Annotated[list[int], Field(min_length=1, max_length=7), AfterValidator(_weekdays)]
+LocalTime = Annotated[time, AfterValidator(_local_time)]
+# A session lasts 5 minutes to 12 hours (the schedules table checks the same).
+DurationMinutes = Annotated[int, Field(ge=5, le=720)]
 
 
 class Body(BaseModel):
@@ -66,6 +94,7 @@ class GroupCreate(Body):
     capacity: Capacity
     lobby_enabled: bool = True
     self_unmute_allowed: bool = True
+    timezone: TimeZoneName = "UTC"
 
 
 class GroupUpdate(Body):
@@ -74,6 +103,7 @@ class GroupUpdate(Body):
     lobby_enabled: bool | None = None
     self_unmute_allowed: bool | None = None
     archived: bool | None = None
+    timezone: TimeZoneName | None = None
 
 
 class MemberAdd(Body):
@@ -84,3 +114,31 @@ class MemberAdd(Body):
 class PairingCreate(Body):
     mentor_id: uuid.UUID
     mentee_id: uuid.UUID
+
+
+class ScheduleCreate(Body):
+    """A weekly series: ``weekdays`` (ISO, 1 = Monday) at ``start_time`` (HH:MM in the group's time zone) for
+    ``duration_minutes``, from ``starts_on`` to ``ends_on`` inclusive (open-ended when null)."""
+
+    weekdays: Weekdays
+    start_time: LocalTime
+    duration_minutes: DurationMinutes
+    starts_on: date
+    ends_on: date | None = None
+
+
+class ScheduleUpdate(Body):
+    weekdays: Weekdays | None = None
+    start_time: LocalTime | None = None
+    duration_minutes: DurationMinutes | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+class CancellationCreate(Body):
+    date: date
+
+
+class ExtraSessionCreate(Body):
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime

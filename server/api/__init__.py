@@ -4,9 +4,33 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.api import audit_log, calls, contacts, conversations, groups, login, me, pairings, refresh, users
+from server.api import (
+    audit_log,
+    calls,
+    contacts,
+    conversations,
+    groups,
+    login,
+    me,
+    pairings,
+    refresh,
+    schedules,
+    users,
+)
 
 
 def add_routes(app: web.Application) -> None:
-    for module in (login, refresh, me, users, groups, pairings, audit_log, conversations, contacts, calls):
+    for module in (
+        login,
+        refresh,
+        me,
+        users,
+        groups,
+        pairings,
+        audit_log,
+        conversations,
+        contacts,
+        calls,
+        schedules,
+                ):
         app.router.add_routes(module.routes)

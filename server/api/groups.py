@@ -39,6 +39,7 @@ def group_view(group: Group, my_role: str | None = None) -> dict[str, Any]:
         "capacity": group.capacity,
         "lobby_enabled": group.lobby_enabled,
         "self_unmute_allowed": group.self_unmute_allowed,
+        "timezone": group.timezone,
         "archived": group.archived_at is not None,
         "created_at": group.created_at.isoformat(),
         "my_role": my_role,
@@ -136,7 +137,7 @@ async def update(request: web.Request) -> web.Response:
         raise invalid("Name at least one field to change.")
     async with request.app[DB].begin() as session:
         group = await _group(session, group_id)
-        for field in ("name", "capacity", "lobby_enabled", "self_unmute_allowed"):
+        for field in ("name", "capacity", "lobby_enabled", "self_unmute_allowed", "timezone"):
             value = getattr(body, field)
             if value is not None:
                 setattr(group, field, value)
@@ -173,7 +174,19 @@ async def list_members(request: web.Request) -> web.Response:
             .where(GroupMembership.group_id == group_id)
             .order_by(GroupMembership.role, User.display_name, User.id)
         )
-        return json_response({"members": [member_view(m, u) for m, u in rows.all()]})
+        members = [member_view(m, u) for m, u in rows.all()]
+    # Who belongs to a support group is itself sensitive: staff reading a roster is on the access record.
+    async with request.app[DB].begin() as session:
+        audit.record(
+            session,
+            action="group.roster.read",
+            actor_id=user.id,
+            target_type="group",
+            target_id=group_id,
+            source=client_address(request),
+            detail={"count": len(members)},
+        )
+    return json_response({"members": members})
 
 
 @routes.post("/api/groups/{id}/members")

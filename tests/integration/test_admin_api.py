@@ -109,6 +109,11 @@ async def test_groups_members_and_my_groups(api: Api, admin: str) -> None:
     # Membership is sensitive: a participant cannot list the roster, an outsider cannot even see the group.
     assert (await api.call("GET", f"/api/groups/{group_id}/members", participant))[0] == 403
     assert (await api.call("GET", f"/api/groups/{group_id}/members", outsider))[0] == 404
+    # Staff reading the roster is on the access record; refused reads are not reads.
+    status, log = await api.call("GET", "/api/audit?action=group.roster.read", admin)
+    assert [(e["actor_id"], e["target_id"], e["detail"]) for e in log["entries"]] == [
+        (facilitator_id, group_id, {"count": 2})
+    ]
     assert (await api.call("GET", f"/api/groups/{group_id}", outsider))[0] == 404
     assert (await api.call("GET", f"/api/groups/{group_id}", participant))[1]["my_role"] == "participant"
 
