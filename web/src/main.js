@@ -6,6 +6,7 @@ import * as signin from "./views/signin.js";
 import * as groups from "./views/groups.js";
 import * as room from "./views/room.js";
 import * as contacts from "./views/contacts.js";
+import * as sessionPage from "./views/session-page.js";
 import { createCallLine } from "./calls/line.js";
 import { mountCallPanel } from "./calls/panel.js";
 import { isUp } from "./calls/state.js";
@@ -17,9 +18,15 @@ const routes = {
   "#/contacts": contacts,
 };
 
-// Routes with a parameter: "#/room/<group id>" (group ids are UUIDs).
+// Routes with a parameter: "#/room/<group id>" (group ids are UUIDs); "#/room/<group id>/checkin" asks for a
+// check-in before joining; "#/group/<group id>/sessions[/<session id>]" is the facilitator's session page.
+const UUID = "([0-9a-fA-F-]{36})";
 const paramRoutes = [
-  { pattern: /^#\/room\/([0-9a-fA-F-]{36})$/, page: room, params: (m) => ({ roomId: m[1].toLowerCase() }) },
+  { pattern: new RegExp(`^#/room/${UUID}$`), page: room, params: (m) => ({ roomId: m[1].toLowerCase() }) },
+  { pattern: new RegExp(`^#/room/${UUID}/checkin$`), page: room,
+    params: (m) => ({ roomId: m[1].toLowerCase(), checkinFirst: true }) },
+  { pattern: new RegExp(`^#/group/${UUID}/sessions(?:/${UUID})?$`), page: sessionPage,
+    params: (m) => ({ groupId: m[1].toLowerCase(), sessionId: m[2] ? m[2].toLowerCase() : null }) },
 ];
 
 function match(hash) {

@@ -14,6 +14,11 @@ import { ForwarderLink } from "../room/forwarder-link.js";
 import { INITIAL as MEDIA_INITIAL, meshOffers, playable, step as mediaStep, tileView } from "../room/forwarded.js";
 import { VideoGrid, paintFigure } from "../room/tiles.js";
 import { MEDIA_PROBLEMS, openLocalMedia, stopStream, trackOf } from "../room/media.js";
+import { createAgreementCard } from "../room/agreement.js";
+import { createCheckinForm } from "../room/checkin-form.js";
+import { createSupportRequest } from "../room/support-request.js";
+import { checkinSummary, createProgramConsole } from "../room/program-console.js";
+import { opensMessage, parseTime } from "../program/when.js";
 
 export const title = "Group room";
 export const requiresAuth = true;
@@ -24,7 +29,10 @@ const KINDS = ["audio", "video"];
 const KIND_WORD = { audio: "microphone", video: "camera" };
 const ROLE_LABELS = { facilitator: "Facilitator", participant: "Participant" };
 // Join refusals worth another try later (the room may open up); the rest are final.
-const RETRYABLE = new Set(["room_locked", "room_full", "unavailable", "busy", "internal_error", "timeout", "offline"]);
+const RETRYABLE = new Set(["room_locked", "room_full", "unavailable", "busy", "internal_error", "timeout", "offline",
+  "room_not_open"]);
+// A room that opens within this long is joined by itself at its opening time.
+const AUTO_JOIN_WITHIN_MS = 12 * 3600000;
 
 function ordinal(n) {
   const s = ["th", "st", "nd", "rd"];
@@ -62,7 +70,33 @@ export async function render(root, { navigate, signal, params = {} }) {
   const waitingText = h("p", { class: "waiting-lead" }, "Waiting for a facilitator to let you in.");
   const waitingDetail = h("p", { class: "muted" },
     "You can check your camera and microphone while you wait. Take your time; you will join as soon as they do.");
-  const waiting = h("div", { id: "waiting", class: "card calm stack", hidden: true }, waitingText, waitingDetail);
+  const request = createRequest(() => socket);
+  const lobbyCheckin = createCheckinForm({ roomId, request });
+  const waiting = h("div", { id: "waiting", class: "card calm stack", hidden: true }, waitingText, waitingDetail,
+    lobbyCheckin.el);
+
+  // Before joining (#/room/<id>/checkin: a group without a waiting room): a check-in, then on into the room.
+  let prejoinDone = !params.checkinFirst;
+  let releasePrejoin = () => {};
+  const prejoinGate = new Promise((resolve) => { releasePrejoin = resolve; });
+  const continueButton = button("Continue to the room", { id: "continue-to-room" });
+  const prejoin = h("div", { id: "prejoin", class: "card calm stack", hidden: true },
+    h("p", { class: "waiting-lead", id: "prejoin-title", tabindex: "-1" }, "Before you join"),
+    params.checkinFirst ? createCheckinForm({ roomId, request }).el : null,
+    h("div", { class: "row" }, continueButton));
+  continueButton.addEventListener("click", () => {
+    prejoinDone = true;
+    releasePrejoin();
+    showPhase();
+  });
+
+  const agreement = createAgreementCard({ groupId: roomId, onAccepted: () => {
+    phase = "connecting";
+    connection.textContent = "Joining…";
+    showPhase();
+    join();
+  } });
+  const support = createSupportRequest({ roomId, request });
 
   const overTitle = h("h3", { id: "room-over-title", tabindex: "-1" });
   const retryButton = button("Try again", { id: "retry-join", class: "button button-quiet", hidden: true });
@@ -89,7 +123,7 @@ export async function render(root, { navigate, signal, params = {} }) {
   handToggle.el.hidden = true;
   const leaveButton = button("Leave", { id: "leave-room", class: "button button-quiet" });
   const controls = h("div", { class: "controls", role: "group", "aria-label": "Your controls" },
-    audioToggle.el, videoToggle.el, handToggle.el, leaveButton);
+    audioToggle.el, videoToggle.el, handToggle.el, support.button, leaveButton);
 
   const lockedNote = h("p", { id: "room-locked-note", class: "muted", hidden: true },
     "The room is locked: no one new can join.");
@@ -112,6 +146,11 @@ export async function render(root, { navigate, signal, params = {} }) {
   h("h4", { id: "lobby-title" }, "Waiting to join"),
   lobbyList, lobbyEmpty,
   );
+  const facTitle = facilitatorPanel.querySelector("#fac-title");
+  const programConsole = createProgramConsole({ roomId, groupId: roomId, request, onChange: (open) => {
+    facTitle.textContent = open ? `Facilitator (${open} asking for support)` : "Facilitator";
+  } });
+  facilitatorPanel.append(programConsole.checkins, programConsole.support, programConsole.live);
 
   const people = h("div", { class: "side stack", hidden: true },
     h("section", { class: "panel stack", "aria-labelledby": "roster-title" }, rosterTitle, lockedNote, roster),
@@ -129,18 +168,18 @@ export async function render(root, { navigate, signal, params = {} }) {
     getSelf: () => self,
     nameOf: (userId) => participants.get(userId)?.display_name || null,
   });
-  const stage = h("div", { class: "stage stack" }, videos, controls, chat.el);
+  const stage = h("div", { class: "stage stack" }, videos, controls, support.el, chat.el);
   const layout = h("div", { class: "room-layout" }, stage, people);
 
   const section = h("section", { class: "room stack", "aria-labelledby": "room-title" },
-    h("div", { class: "room-head" }, heading, connection), error, notice, mediaNote, linkNote, waiting, over,
-    layout);
+    h("div", { class: "room-head" }, heading, connection), error, notice, mediaNote, linkNote, prejoin, agreement.el,
+    waiting, over, layout);
   root.classList.add("view-wide");
   root.replaceChildren(section);
   heading.focus();
 
   // -- state ------------------------------------------------------------------------------------------
-  let phase = "connecting"; // connecting | waiting | joined | over
+  let phase = "connecting"; // connecting | agreement | waiting | joined | over
   let self = null; // {user_id, peer_id, role}
   let participants = new Map(); // user id -> PARTICIPANT, in roster order
   let hands = [];
@@ -189,8 +228,7 @@ export async function render(root, { navigate, signal, params = {} }) {
   });
 
   // -- talking to the server --------------------------------------------------------------------------
-  // Every request goes through socket-request.js: a `busy` refusal is sent again there, after the server's hint.
-  const request = createRequest(() => socket);
+  // Every request goes through socket-request.js (made above): a `busy` refusal is sent again there.
 
   // A person's action: its refusal is shown in the alert region.
   async function act(event, payload) {
@@ -595,6 +633,7 @@ export async function render(root, { navigate, signal, params = {} }) {
         since && h("span", { class: "muted" }, `waiting since ${since}`),
       ),
       w.removed_before && h("p", { class: "muted removed-before" }, "Removed earlier in this session."),
+      checkinSummary(programConsole.checkinOf(w.user_id)),
       h("div", { class: "participant-actions", role: "group", "aria-label": `Lobby actions for ${who}` },
         button("Admit", { ...data, class: "button button-small admit", "data-action": "admit" }),
         button("Deny", { ...data, class: "button button-small button-quiet deny", "data-action": "deny" }),
@@ -634,11 +673,15 @@ export async function render(root, { navigate, signal, params = {} }) {
 
   // -- phases -----------------------------------------------------------------------------------------
   function showPhase() {
+    const aside = phase === "over" || phase === "agreement" || !prejoinDone;
+    prejoin.hidden = prejoinDone || phase === "over";
+    if (phase !== "agreement") agreement.hide();
     waiting.hidden = phase !== "waiting";
     over.hidden = phase !== "over";
-    layout.hidden = phase === "over";
+    layout.hidden = aside;
     people.hidden = phase !== "joined";
-    controls.hidden = phase === "over";
+    controls.hidden = aside;
+    support.setVisible((phase === "joined" || phase === "waiting") && !isFacilitator());
     if (phase !== "joined") chat.leave();
     renderFacilitator();
     updateControls();
@@ -662,6 +705,7 @@ export async function render(root, { navigate, signal, params = {} }) {
     showPhase();
     renderAll();
     chat.enter(payload.chat); // loads the history, or catches up after a reconnect
+    if (isFacilitator()) programConsole.seed().then(() => renderFacilitator());
   }
 
   function goWaiting(detail) {
@@ -703,14 +747,46 @@ export async function render(root, { navigate, signal, params = {} }) {
     join();
   });
 
+  // The room opens later: say when in the person's own time, and join by itself then if that is soon.
+  function notOpenYet(ack) {
+    finish(opensMessage(ack.opens_at), { retry: true });
+    const opens = parseTime(ack.opens_at);
+    const wait = opens ? opens.getTime() - Date.now() : Infinity;
+    if (wait > 0 && wait < AUTO_JOIN_WITHIN_MS) {
+      later(() => {
+        if (phase !== "over" || signal.aborted || left) return;
+        retryButton.hidden = true;
+        phase = "connecting";
+        showPhase();
+        join();
+      }, wait + 1000);
+    }
+  }
+
   async function join() {
     await mediaReady;
+    if (!prejoinDone) {
+      showPhase();
+      prejoin.querySelector("#prejoin-title")?.focus();
+      await prejoinGate;
+    }
     if (signal.aborted || phase === "over" || left) return;
     const ack = await request("room:join", { room_id: roomId });
     if (signal.aborted || phase === "over" || left) return;
     if (!ack.ok) {
       const code = ack.error?.code;
       if (code === "offline" || code === "timeout") return; // the next connect joins again
+      if (code === "agreement_required") {
+        phase = "agreement";
+        connection.textContent = "";
+        showPhase();
+        agreement.show(ack.agreement);
+        return;
+      }
+      if (code === "room_not_open") {
+        notOpenYet(ack);
+        return;
+      }
       finish(messageOf(ack, "You cannot join this room right now."), { retry: RETRYABLE.has(code) });
       return;
     }
@@ -935,6 +1011,18 @@ export async function render(root, { navigate, signal, params = {} }) {
       ? [button(`Turn ${KIND_WORD[kind]} on`, { id: "accept-unmute", class: "button", onclick: () => turnOn(kind) })]
       : [];
     showNotice(`A facilitator invited you to turn your ${KIND_WORD[kind]} back on, if you would like to.`, actions, kind);
+  }));
+
+  // The program's events: check-ins and support requests reach facilitators only; an acknowledgement reaches the
+  // facilitators and the member who asked.
+  socket.on("lobby:checkin", forThisRoom((data) => {
+    programConsole.received("checkin", data);
+    renderFacilitator();
+  }));
+  socket.on("support:requested", forThisRoom((data) => programConsole.received("support_requested", data)));
+  socket.on("support:acknowledged", forThisRoom((data) => {
+    if (isFacilitator()) programConsole.received("support_acknowledged", data);
+    else support.acknowledged(data);
   }));
 
   socket.on("chat:message", (message) => {
