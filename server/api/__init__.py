@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.api import (
+    attendance,
     audit_log,
     calls,
     contacts,
@@ -32,5 +33,6 @@ def add_routes(app: web.Application) -> None:
         contacts,
         calls,
         schedules,
-                ):
+                attendance,
+    ):
         app.router.add_routes(module.routes)
