@@ -23,6 +23,7 @@ from server import api, health, middleware, webclient
 from server.appkeys import DB, ENGINE, LIVE, LOGIN_THROTTLE, METRICS, REDIS, SETTINGS
 from server.call_records import DatabaseCallRecords
 from server.chat_repository import DatabaseChatRepository
+from server.checkin_store import DatabaseProgramRecords
 from server.config import Settings
 from server.db.engine import create_engine, session_factory
 from server.directory import DatabaseAccounts, DatabaseGroups, DatabasePairings
@@ -100,13 +101,14 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS].watch_forwarder(media.stats)
     backends = Backends(
         accounts=DatabaseAccounts(app[DB], settings.jwt_secret),
-        groups=DatabaseGroups(app[DB]),
+        groups=DatabaseGroups(app[DB], room_opens_minutes=settings.room_opens_minutes),
         pairings=DatabasePairings(app[DB]),
         room_records=DatabaseRoomRecords(app[DB]),
         call_records=DatabaseCallRecords(app[DB]),
         chat=DatabaseChatRepository(app[DB]),
         ice_servers=ConfiguredIceServers(settings),
         media=media,
+        program=DatabaseProgramRecords(app[DB]),
     )
     live = signaling.mount.build(settings, app[REDIS], backends)
     app[METRICS].watch(LiveCollector(live, engine))

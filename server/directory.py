@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, literal, or_, select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import String, and_, cast, func, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from rooms.model import GroupSettings, Role
+from server import schedule_store
 from server.db.engine import autocommit
-from server.db.models import Conversation, Group, GroupMembership, MemberRole, Pairing, User
+from server.db.models import (
+    Consent,
+    Conversation,
+    Group,
+    GroupAgreement,
+    GroupMembership,
+    MemberRole,
+    Pairing,
+    Session,
+    User,
+)
 from server.tokens import InvalidToken, read_token
-from signaling.seams import Account, AccountState, Contact, Enrolment, Grant, GroupState
+from signaling.seams import Account, AccountState, Agreement, Contact, Enrolment, Grant, GroupState
 
 
 def _uuid(value: str) -> uuid.UUID | None:
@@ -65,32 +77,81 @@ class DatabaseAccounts:
 
 
 class DatabaseGroups:
-    """``signaling.seams.GroupDirectory``: enrolment and group settings."""
+    """``signaling.seams.GroupDirectory``: enrolment and group settings.
 
-    def __init__(self, db: async_sessionmaker[Any]) -> None:
+    ``room_opens_minutes``: how long before a scheduled session its room opens to participants.
+    """
+
+    def __init__(self, db: async_sessionmaker[Any], room_opens_minutes: int = 10) -> None:
         self.db = db
         self.reader = autocommit(db)
+        self.room_opens_minutes = room_opens_minutes
 
-    async def enrolment(self, group_id: str, user_id: str) -> Enrolment | None:
+    async def enrolment(self, group_id: str, user_id: str, joining_at: float | None = None) -> Enrolment | None:
         group_uuid, user_uuid = _uuid(group_id), _uuid(user_id)
         if group_uuid is None or user_uuid is None:
             return None
-        async with self.reader.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(GroupMembership.role, Group.capacity, Group.lobby_enabled, Group.self_unmute_allowed)
-                    .join(Group, Group.id == GroupMembership.group_id)
-                    .where(
-                        GroupMembership.group_id == group_uuid,
-                        GroupMembership.user_id == user_uuid,
-                        Group.archived_at.is_(None),
-                    )
+        query = (
+            select(GroupMembership.role, Group.capacity, Group.lobby_enabled, Group.self_unmute_allowed)
+            .join(Group, Group.id == GroupMembership.group_id)
+            .where(
+                GroupMembership.group_id == group_uuid,
+                GroupMembership.user_id == user_uuid,
+                Group.archived_at.is_(None),
+            )
+        )
+        if joining_at is not None:
+            # The same round trip reads the agreement in force and whether this person accepted it.
+            latest = (
+                select(func.max(GroupAgreement.version)).where(GroupAgreement.group_id == group_uuid).scalar_subquery()
+            )
+            query = (
+                query.add_columns(GroupAgreement.version, GroupAgreement.text, Consent.id)
+                .outerjoin(GroupAgreement, and_(GroupAgreement.group_id == Group.id, GroupAgreement.version == latest))
+                .outerjoin(
+                    Consent,
+                    and_(
+                        Consent.user_id == user_uuid,
+                        Consent.group_id == Group.id,
+                        Consent.agreement_version == cast(GroupAgreement.version, String),
+                    ),
                 )
-            ).first()
-        if row is None:
-            return None
-        role, capacity, lobby_enabled, self_unmute_allowed = row
-        return Enrolment(Role(role), GroupSettings(capacity, lobby_enabled, self_unmute_allowed))
+            )
+        async with self.reader.connect() as connection:
+            row = (await connection.execute(query)).first()
+            if row is None:
+                return None
+            role, settings = Role(row[0]), GroupSettings(row[1], row[2], row[3])
+            if joining_at is None:
+                return Enrolment(role, settings)
+            return await self._entering(connection, group_uuid, role, settings, row, joining_at)
+
+    async def _entering(
+        self,
+        connection: AsyncConnection,
+        group_id: uuid.UUID,
+        role: Role,
+        settings: GroupSettings,
+        row: Any,
+        joining_at: float,
+    ) -> Enrolment:
+        """What entering at ``joining_at`` needs: a participant's unaccepted agreement (asked before anything
+        else) or the schedule's gate; the session id a facilitator's entry opens."""
+        at = datetime.fromtimestamp(joining_at, UTC)
+        version, text, consent = row[4], row[5], row[6]
+        if role is Role.PARTICIPANT:
+            if version is not None and consent is None:
+                return Enrolment(role, settings, agreement=Agreement(version, text))
+            gate = await schedule_store.participant_gate(connection, group_id, at, self.room_opens_minutes)
+            return Enrolment(role, settings, opens_at=_epoch(gate))
+        occurrence = await schedule_store.occurrence_for_opening(connection, group_id, at)
+        session_id = uuid.uuid4()
+        if occurrence is not None:
+            # A signed-off session is final: re-opening its occurrence starts a new, unscheduled one.
+            signed_off = await connection.scalar(select(Session.signed_off_at).where(Session.id == occurrence.id))
+            if signed_off is None:
+                session_id = occurrence.id
+        return Enrolment(role, settings, session_id=str(session_id))
 
     async def group(self, group_id: str) -> GroupState | None:
         group_uuid = _uuid(group_id)
@@ -120,6 +181,12 @@ class DatabaseGroups:
         async with self.reader.connect() as connection:
             value = await connection.scalar(select(Conversation.last_seq).where(Conversation.key == conversation))
         return int(value or 0)
+
+
+def _epoch(gate: datetime | None) -> float | None:
+    if gate is None:
+        return None
+    return float("inf") if gate.year == datetime.max.year else gate.timestamp()
 
 
 class DatabasePairings:

@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import socketio
@@ -18,7 +19,7 @@ import socketio
 from rooms import administration, transitions
 from rooms import media as topology
 from rooms.document import from_document, grace_over, member_places, to_document
-from rooms.errors import RoomError
+from rooms.errors import RoomError, RoomNotOpen
 from rooms.events import Event, LobbySettingChanged
 from rooms.model import Person, Role, Room
 from rooms.reconcile import reconcile
@@ -34,6 +35,10 @@ from signaling.views import MESH_LIMIT, entry_payload, media_view
 
 log = logging.getLogger("haven.rooms")
 Change = Callable[[Room | None], transitions.Result]
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
 class GroupRooms:
@@ -197,12 +202,28 @@ class GroupRooms:
     async def _join(self, conn: LocalConnection, room_id: str) -> Ack:
         if conn.room_id is not None and conn.room_id != room_id and await self._still_in(conn, conn.room_id):
             raise SignalingError("conflict", "Leave the room you are in first.")
-        enrolment = await self.groups.enrolment(room_id, conn.account.user_id)
+        now = self.clock()
+        enrolment = await self.groups.enrolment(room_id, conn.account.user_id, joining_at=now)
         if enrolment is None:
             await self._audit(conn, "room.join", "not_authorized", room_id)
             raise not_authorized("You are not enrolled in this group.")
         person = Person(conn.account.user_id, conn.account.display_name, enrolment.role)
-        session_id = str(uuid.uuid4())
+        session_id = enrolment.session_id or str(uuid.uuid4())
+        agreement = enrolment.agreement
+
+        def change(room: Room | None) -> transitions.Result:
+            if agreement is not None and (
+                room is None or (room.member(person.user_id) is None and room.waiting(person.user_id) is None)
+            ):
+                # Someone who already holds a place (a reconnect) keeps it; a newcomer accepts the agreement first.
+                raise SignalingError(
+                    "agreement_required",
+                    "Read and accept the group's agreement before you join.",
+                    agreement={"version": agreement.version, "text": agreement.text},
+                )
+            return transitions.join(
+                room, room_id, enrolment.settings, person, conn.sid, self.clock(), session_id, enrolment.opens_at
+            )
 
         def audited(room: Room | None) -> AuditNote:
             # Written with the join's own records, in their transaction.
@@ -210,14 +231,13 @@ class GroupRooms:
             return AuditNote(person.user_id, "room.join", "joined" if entered else "waiting")
 
         try:
-            room, _ = await self._apply(
-                room_id,
-                lambda r: transitions.join(r, room_id, enrolment.settings, person, conn.sid, self.clock(), session_id),
-                origin=conn.sid,
-                audit=audited,
-            )
-        except RoomError as exc:
+            room, _ = await self._apply(room_id, change, origin=conn.sid, audit=audited)
+        except (RoomError, SignalingError) as exc:
             await self._audit(conn, "room.join", exc.code, room_id)
+            if isinstance(exc, RoomNotOpen):
+                opens_at = exc.extra.get("opens_at")
+                when = None if not isinstance(opens_at, int | float) else _iso(opens_at)
+                raise SignalingError(exc.code, exc.message, opens_at=when) from None
             raise
         conn.room_id = room_id
         await self.presence.set_room(conn.sid, room_id)

@@ -29,6 +29,7 @@ from signaling.fan_out import FanOut
 from signaling.group_rooms import GroupRooms
 from signaling.namespace import HavenNamespace
 from signaling.presence import MemoryPresence, Presence, RedisPresence
+from signaling.program import Program
 from signaling.restoring_store import RestoringStore
 from signaling.room_entries import LocalManager
 from signaling.room_store import Document, MemoryRoomStore, RedisRoomStore, RoomStore
@@ -40,6 +41,7 @@ from signaling.seams import (
     IceServers,
     MediaPlane,
     PairingDirectory,
+    ProgramRecords,
     RoomRecords,
 )
 from signaling.sessions import Sessions
@@ -64,6 +66,8 @@ class Backends:
     ice_servers: IceServers
     # The group-room forwarder; None leaves every room a mesh.
     media: MediaPlane | None = None
+    # Check-ins and support requests; None leaves those events unknown.
+    program: ProgramRecords | None = None
 
 
 @dataclass
@@ -177,7 +181,11 @@ def build(settings: Settings, redis: aioredis.Redis | None, backends: Backends) 
         # Fresh credentials at least every half of their lifetime, so none runs out in a long session.
         ice_refresh_seconds=settings.turn_ttl_seconds / 2 if turn else None,
     )
+    program = None
+    if backends.program is not None:
+        program = Program(sio=sio, store=store, groups=backends.groups, records=backends.program)
     namespace = HavenNamespace(
+        program=program,
         rooms=rooms,
         chat=chat,
         calls=calls,

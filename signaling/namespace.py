@@ -25,6 +25,7 @@ from signaling.connection import LocalConnection
 from signaling.contacts import ContactStatus
 from signaling.group_rooms import GroupRooms
 from signaling.presence import Connection, Presence
+from signaling.program import Program
 from signaling.room_store import StoreConflict, StoreUnavailable
 from signaling.seams import Accounts
 from signaling.sessions import Sessions
@@ -56,6 +57,7 @@ PRIVILEGED_EVENTS = frozenset(
         "call:resume",
         "chat:send",
         "chat:delete",
+        "support:acknowledge",
     }
 )
 # What is let through without admission: cheap, touching neither the database nor a room document, and (for
@@ -93,6 +95,7 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         max_queued_packets: int = 512,
         admission: Admission | None = None,
         connect_admission: Admission | None = None,
+        program: Program | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__("/")
@@ -144,6 +147,12 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "session:refresh": (wire.SessionRefresh, sessions.refresh),
             "rtc:ice_servers": (wire.NoFields, sessions.ice),
         }
+        if program is not None:
+            self.handlers |= {
+                "lobby:checkin": (wire.CheckIn, program.checkin),
+                "support:request": (wire.SupportRequest, program.request_support),
+                "support:acknowledge": (wire.SupportRef, program.acknowledge),
+            }
 
     async def drop_slow_readers(self) -> int:
         """Cut off connections whose unsent output passed the bound (a client that stopped reading), so

@@ -21,11 +21,30 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True)
+class Agreement:
+    """A version of a group's agreement (its confidentiality rules), which participants accept before entering."""
+
+    version: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Enrolment:
-    """A person's place in a group, and the group's current settings."""
+    """A person's place in a group, and the group's current settings.
+
+    The last three fields are read only for a join (``GroupDirectory.enrolment`` with ``joining_at``): what entering
+    at that time needs. Otherwise they keep their defaults.
+    """
 
     role: Role
     settings: GroupSettings
+    # A participant's: the group's current agreement, when they have not accepted it (they may not enter yet).
+    agreement: Agreement | None = None
+    # A participant's: when the schedule keeps the room closed, the epoch second it next opens (``inf``: none is
+    # scheduled); None when they may come now.
+    opens_at: float | None = None
+    # A facilitator's: the id a session opened by their entry gets (the scheduled occurrence's, or a fresh one).
+    session_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +94,10 @@ class Accounts(Protocol):
 
 
 class GroupDirectory(Protocol):
-    async def enrolment(self, group_id: str, user_id: str) -> Enrolment | None:
-        """None when the group does not exist, is archived, or the user is not enrolled in it."""
+    async def enrolment(self, group_id: str, user_id: str, joining_at: float | None = None) -> Enrolment | None:
+        """None when the group does not exist, is archived, or the user is not enrolled in it. With
+        ``joining_at`` (epoch seconds) it also carries what entering the room then needs: the agreement a
+        participant has yet to accept, the schedule's gate, the session id a facilitator opens."""
 
     async def group(self, group_id: str) -> GroupState | None:
         """None when there is no such group."""
@@ -119,6 +140,43 @@ class RoomRecords(Protocol):
     async def audit(
         self, actor_id: str, action: str, outcome: str, group_id: str, target_id: str | None, detail: dict[str, Any]
     ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSignal:
+    """A check-in or support request as stored: its id and when (ISO 8601, UTC)."""
+
+    id: str
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """A support request's acknowledgement: whose request, by whom, and whether this call made it (False: it was
+    acknowledged before, and ``by`` is who did)."""
+
+    request_id: str
+    user_id: str
+    by: str
+    at: str
+    new: bool
+
+
+class ProgramRecords(Protocol):
+    """The durable side of check-ins and support requests. Each write commits with its audit row (ids only, never
+    the note) before it returns: nothing is acknowledged or delivered that is not stored."""
+
+    async def checkin(
+        self, group_id: str, user_id: str, session_id: str | None, rating: int, note: str | None, at: float
+    ) -> StoredSignal:
+        """Store a check-in; ``session_id`` is kept only if that session is recorded."""
+
+    async def support_request(
+        self, group_id: str, user_id: str, session_id: str | None, note: str | None, at: float
+    ) -> StoredSignal: ...
+
+    async def acknowledge(self, group_id: str, request_id: str, by: str, at: float) -> Acknowledgement | None:
+        """Mark the group's support request acknowledged by ``by``; None when the group has no such request."""
 
 
 class CallRecords(Protocol):

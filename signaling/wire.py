@@ -169,3 +169,31 @@ class ChatTyping(Payload):
 class ChatRead(Payload):
     conversation: Conversation
     seq: Annotated[int, Field(ge=0)]
+
+
+# Check-ins and support requests: a short note, never required.
+MAX_NOTE_CHARS = 500
+
+
+def _note(value: str) -> str:
+    if any(ch not in "\n\t" and (ord(ch) < 32 or 127 <= ord(ch) < 160) for ch in value):
+        raise ValueError("must not contain control characters other than newlines")
+    return value
+
+
+Note = Annotated[str, Field(max_length=MAX_NOTE_CHARS), AfterValidator(_note)]
+
+
+class CheckIn(RoomRef):
+    """``lobby:checkin``: how a member is doing, 1 (struggling) to 5; strict, so ``true`` or ``"3"`` is refused."""
+
+    rating: Annotated[int, Field(ge=1, le=5)]
+    note: Note | None = None
+
+
+class SupportRequest(RoomRef):
+    note: Note | None = None
+
+
+class SupportRef(RoomRef):
+    id: uuid.UUID

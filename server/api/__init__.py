@@ -5,9 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.api import (
+    agreements,
     attendance,
     audit_log,
     calls,
+    checkins,
     contacts,
     conversations,
     groups,
@@ -33,6 +35,8 @@ def add_routes(app: web.Application) -> None:
         contacts,
         calls,
         schedules,
-                attendance,
+        agreements,
+        checkins,
+        attendance,
     ):
         app.router.add_routes(module.routes)
