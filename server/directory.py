@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, and_, cast, func, literal, or_, select, update
+from sqlalchemy import String, and_, cast, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -17,11 +17,13 @@ from server.db.engine import autocommit
 from server.db.models import (
     Consent,
     Conversation,
+    ExtraSession,
     Group,
     GroupAgreement,
     GroupMembership,
     MemberRole,
     Pairing,
+    Schedule,
     Session,
     User,
 )
@@ -105,8 +107,12 @@ class DatabaseGroups:
             latest = (
                 select(func.max(GroupAgreement.version)).where(GroupAgreement.group_id == group_uuid).scalar_subquery()
             )
+            # And whether the group has a schedule at all: most joins then need no schedule reads.
+            scheduled = or_(
+                exists().where(Schedule.group_id == Group.id), exists().where(ExtraSession.group_id == Group.id)
+            )
             query = (
-                query.add_columns(GroupAgreement.version, GroupAgreement.text, Consent.id)
+                query.add_columns(GroupAgreement.version, GroupAgreement.text, Consent.id, scheduled)
                 .outerjoin(GroupAgreement, and_(GroupAgreement.group_id == Group.id, GroupAgreement.version == latest))
                 .outerjoin(
                     Consent,
@@ -138,14 +144,18 @@ class DatabaseGroups:
         """What entering at ``joining_at`` needs: a participant's unaccepted agreement (asked before anything
         else) or the schedule's gate; the session id a facilitator's entry opens."""
         at = datetime.fromtimestamp(joining_at, UTC)
-        version, text, consent = row[4], row[5], row[6]
+        version, text, consent, scheduled = row[4], row[5], row[6], bool(row[7])
         if role is Role.PARTICIPANT:
             if version is not None and consent is None:
                 return Enrolment(role, settings, agreement=Agreement(version, text))
+            if not scheduled:
+                return Enrolment(role, settings)
             gate = await schedule_store.participant_gate(connection, group_id, at, self.room_opens_minutes)
             return Enrolment(role, settings, opens_at=_epoch(gate))
-        occurrence = await schedule_store.occurrence_for_opening(connection, group_id, at)
         session_id = uuid.uuid4()
+        if not scheduled:
+            return Enrolment(role, settings, session_id=str(session_id))
+        occurrence = await schedule_store.occurrence_for_opening(connection, group_id, at)
         if occurrence is not None:
             # A signed-off session is final: re-opening its occurrence starts a new, unscheduled one.
             signed_off = await connection.scalar(select(Session.signed_off_at).where(Session.id == occurrence.id))
