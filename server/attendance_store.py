@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -118,12 +119,19 @@ async def reports(db: AsyncSession, sessions: Sequence[Session], now: datetime) 
         times = attendance.SessionTimes(
             session.started_at, session.ended_at, session.scheduled_start, session.scheduled_end
         )
-        # Enrolled when the session took place: someone added to the group later was never expected there.
-        until = session.ended_at or now
-        enrolled = [attendance.Enrolled(str(u), role) for u, role, since in memberships if since <= until]
+        enrolled = _enrolled(session, memberships, now)
         members = attendance.report(times, stays[session.id], marks[session.id], enrolled, now)
         result.append(SessionAttendance(session, group_name, members, corrections[session.id], names))
     return result
+
+
+def _enrolled(session: Session, memberships: Sequence[Any], now: datetime) -> list[attendance.Enrolled]:
+    """Who was expected at the session: the roster kept at sign-off; before that, the members enrolled by its end
+    (someone added to the group later was never expected there)."""
+    if session.signed_roster is not None:
+        return [attendance.Enrolled(entry["user_id"], entry["role"]) for entry in session.signed_roster]
+    until = session.ended_at or now
+    return [attendance.Enrolled(str(u), role) for u, role, since in memberships if since <= until]
 
 
 def _named(session: Session, stays: list[attendance.Stay], corrections: list[Correction]) -> set[str]:
@@ -139,11 +147,20 @@ def _named(session: Session, stays: list[attendance.Stay], corrections: list[Cor
 async def sign_off(db: AsyncSession, session_id: uuid.UUID, by: uuid.UUID, note: str | None, at: datetime) -> bool:
     """Sign an ended, unsigned session off; False when it was already signed or is still open (nothing changes).
 
-    A single conditional update: of two sign-offs at once, exactly one matches."""
+    A single conditional update: of two sign-offs at once, exactly one matches. The roster enrolled by the
+    session's end is kept with it, so the absent list stays what was signed."""
+    ended = select(Session.ended_at).where(Session.id == session_id).scalar_subquery()
+    rows = await db.execute(
+        select(GroupMembership.user_id, GroupMembership.role)
+        .join(Session, Session.group_id == GroupMembership.group_id)
+        .where(Session.id == session_id, GroupMembership.created_at <= ended)
+        .order_by(GroupMembership.user_id)
+    )
+    roster = [{"user_id": str(user_id), "role": role} for user_id, role in rows.all()]
     result = await db.execute(
         update(Session)
         .where(Session.id == session_id, Session.signed_off_at.is_(None), Session.ended_at.is_not(None))
-        .values(signed_off_at=at, signed_off_by=by, sign_off_note=note)
+        .values(signed_off_at=at, signed_off_by=by, sign_off_note=note, signed_roster=roster)
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0) == 1)

@@ -206,6 +206,9 @@ class Session(Base):
     signed_off_at: Mapped[datetime | None] = mapped_column(default=None)
     signed_off_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     sign_off_note: Mapped[str | None] = mapped_column(Text, default=None)
+    # Who was enrolled when it was signed off ([{"user_id", "role"}]): the absent list stays what was signed even
+    # if the group's roster changes later.
+    signed_roster: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=None)
 
 
 class Attendance(Base):

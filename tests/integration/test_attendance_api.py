@@ -353,6 +353,12 @@ async def test_sign_off_is_final_and_corrections_sit_beside_it(cohort: Cohort) -
         assert note not in str(detail)
         assert "Week 3" not in str(detail)
 
+    # A member taken out of the group later is still listed absent in the record that was signed.
+    status, _ = await cohort.api.call("DELETE", f"/api/groups/{cohort.group_id}/members/{p2.user_id}", cohort.admin)
+    assert status == 204
+    signed = (await get(cohort, f"/api/sessions/{session_id}/attendance"))[1]["members"]
+    assert (next(m for m in signed if m["user_id"] == p2.user_id))["status"] == "absent"
+
 
 async def test_figures_from_recorded_times(cohort: Cohort) -> None:
     """Stays and marks written by the room records at set times: minutes, camera, wait, late and early."""

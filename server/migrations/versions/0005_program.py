@@ -34,6 +34,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("signed_off_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("signed_off_by", sa.Uuid(), nullable=True))
         batch.add_column(sa.Column("sign_off_note", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("signed_roster", sa.JSON(), nullable=True))
         batch.create_foreign_key(
             op.f("fk_sessions_signed_off_by_users"), "users", ["signed_off_by"], ["id"], ondelete="SET NULL"
         )
@@ -201,7 +202,14 @@ def downgrade() -> None:
         batch.drop_column("waited_since")
     with op.batch_alter_table("sessions") as batch:
         batch.drop_constraint(op.f("fk_sessions_signed_off_by_users"), type_="foreignkey")
-        for column in ("sign_off_note", "signed_off_by", "signed_off_at", "scheduled_end", "scheduled_start"):
+        for column in (
+            "signed_roster",
+            "sign_off_note",
+            "signed_off_by",
+            "signed_off_at",
+            "scheduled_end",
+            "scheduled_start",
+        ):
             batch.drop_column(column)
     with op.batch_alter_table("groups") as batch:
         batch.drop_column("timezone")
