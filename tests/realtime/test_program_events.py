@@ -171,6 +171,30 @@ async def test_participants_may_come_inside_the_window_and_the_session_is_the_sc
     await peer.next("room:admitted")
 
 
+async def test_a_session_running_past_its_scheduled_end_is_not_cut_off(cohort: Cohort) -> None:
+    room = {"room_id": cohort.group_id}
+    one_off = await add_one_off(cohort, timedelta(minutes=-50), length=timedelta(minutes=55))
+    fac, _ = await cohort.enter(cohort.facilitator)
+    first = await admitted(cohort, fac, 0)
+    # The scheduled end passes while the session runs (the one-off's end is moved into the past).
+    async with cohort.api.db.begin() as session:
+        extra = await session.get(ExtraSession, one_off)
+        assert extra is not None
+        extra.ends_at = datetime.now(UTC) - timedelta(minutes=1)
+    late, ack = await cohort.enter(cohort.participants[1])
+    assert ack["status"] == "waiting", ack  # the session is open, so the room is too
+    sent = await first.call(
+        "chat:send", {"conversation": f"room:{cohort.group_id}", "body": "still here", "client_id": "c"}
+    )
+    assert sent["ok"], sent
+    never_got(first, "room:ended")
+    async with cohort.api.db() as session:
+        held = await session.get(Session, one_off)
+    assert held is not None
+    assert held.ended_at is None
+    await late.call("room:leave", room)
+
+
 async def test_nothing_ahead_means_not_open_with_no_time(cohort: Cohort) -> None:
     await add_one_off(cohort, timedelta(days=-2))
     _, ack = await cohort.enter(cohort.participants[0])
