@@ -16,6 +16,7 @@ from server.app import create_app
 from server.config import Settings, load_settings
 from tests.support import databases, services
 from tests.support.api import Api
+from tests.support.logs import debug_log  # noqa: F401 - a fixture for every test that reads the server's log
 
 T = TypeVar("T")
 TEST_SECRET = "test-secret-" + "x" * 40

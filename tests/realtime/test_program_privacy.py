@@ -3,41 +3,15 @@ audit log, even at debug level."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import select
 
 from server.db.models import AuditEntry
-from server.logs import JsonFormatter, configure_logging
 from tests.realtime.conftest import Cohort
+from tests.support.logs import Collect
 
 AGREEMENT = "We keep what is said here in this room (agreement-7f3a)"
 CHECKIN_NOTE = "couldn't sleep, cravings all night (checkin-91bd)"
 SUPPORT_NOTE = "please call me after, it is bad today (support-c02e)"
-
-
-class Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-        self.setFormatter(JsonFormatter())
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
-@pytest.fixture
-def debug_log() -> Iterator[Collect]:
-    root = logging.getLogger()
-    saved = (root.level, list(root.handlers))
-    configure_logging("DEBUG")
-    collect = Collect()
-    root.addHandler(collect)
-    yield collect
-    root.setLevel(saved[0])
-    root.handlers[:] = saved[1]
 
 
 async def test_notes_and_agreements_stay_out_of_logs_and_audit(cohort: Cohort, debug_log: Collect) -> None:
