@@ -33,12 +33,22 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
+def _serve(cwd: Path) -> Iterator[Node]:
+    assert (WEB_DIST / "index.html").is_file(), "build the web client first (./scripts/test does)"
+    env = clean_env(HAVEN_WEB_DIR=str(WEB_DIST))
+    create_admin(cwd, env)
+    node = start_node(cwd, env)
+    yield node
+    node.terminate()
+
+
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Node]:
     """A node on the embedded default serving the built web client, with its first admin created."""
-    assert (WEB_DIST / "index.html").is_file(), "build the web client first (./scripts/test does)"
-    env = clean_env(HAVEN_WEB_DIR=str(WEB_DIST))
-    create_admin(tmp_path, env)
-    node = start_node(tmp_path, env)
-    yield node
-    node.terminate()
+    yield from _serve(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    """The same, shared by a module's tests (each uses people and a group of its own)."""
+    yield from _serve(tmp_path_factory.mktemp("site"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.support.processes import ADMIN_EMAIL, ADMIN_PASSWORD, Node, http
 
@@ -86,3 +86,18 @@ async def sign_in(page: Page, site: Node, email: str, password: str) -> None:
     await page.fill("#password", password)
     await page.click("#signin")
     await expect(page.locator("#me-name")).to_be_visible(timeout=WAIT_MS)
+
+
+def token_of(site: Node, email: str, password: str) -> str:
+    status, body = http("POST", site.base + "/api/auth/login", {"email": email, "password": password})
+    assert status == 200, body
+    return str(body["token"])
+
+
+async def new_page(browser: Browser, width: int | None = None, height: int | None = None) -> Page:
+    """A page in a context of its own (its own sign-in), at the given viewport when one is named."""
+    viewport = None if width is None or height is None else {"width": width, "height": height}
+    context = await browser.new_context(viewport=viewport) if viewport else await browser.new_context()
+    page = await context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    return page

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
-from tests.e2e.conftest import WEB_DIST
-from tests.e2e.people import WAIT_MS, facilitator_and_participant, sign_in, sign_in_and_enter
-from tests.support.processes import ADMIN_EMAIL, ADMIN_PASSWORD, Node, clean_env, create_admin, http, start_node
+from tests.e2e.people import facilitator_and_participant, new_page, sign_in, sign_in_and_enter, token_of
+from tests.support.processes import ADMIN_EMAIL, ADMIN_PASSWORD, Node, http
 
 AGREEMENT = "We keep what is said here in this room.\n\nWe listen without fixing."
 NOTE = "Rough week, slept badly."
@@ -24,15 +22,8 @@ SIGN_OFF_NOTE = "Quiet group; all accounted for."
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    """One server for the module's tests (each uses its own group)."""
-    assert (WEB_DIST / "index.html").is_file(), "build the web client first (./scripts/test does)"
-    cwd: Path = tmp_path_factory.mktemp("program")
-    env = clean_env(HAVEN_WEB_DIR=str(WEB_DIST))
-    create_admin(cwd, env)
-    node = start_node(cwd, env)
-    yield node
-    node.terminate()
+def site(module_site: Node) -> Node:
+    return module_site
 
 
 @pytest.fixture(scope="module")
@@ -40,21 +31,8 @@ def people(site: Node) -> dict[str, str]:
     return facilitator_and_participant(site, name="Tuesday program group")
 
 
-def token_of(site: Node, email: str, password: str) -> str:
-    status, body = http("POST", site.base + "/api/auth/login", {"email": email, "password": password})
-    assert status == 200, body
-    return str(body["token"])
-
-
 def csv_rows(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
-
-
-async def new_page(browser: Browser) -> Page:
-    context = await browser.new_context()
-    page = await context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    return page
 
 
 async def test_agreement_checkin_support_sign_off_and_csv(browser: Browser, site: Node, people: dict[str, str]) -> None:

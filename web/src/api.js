@@ -81,6 +81,9 @@ export const getMe = (signal) => request("GET", "/api/me", { signal });
 
 export const getGroups = (signal) => request("GET", "/api/groups", { signal });
 
+// Every group, archived ones too (administrators only).
+export const getAllGroups = (signal) => request("GET", "/api/groups?all=true", { signal });
+
 export const getGroup = (id, signal) => request("GET", `/api/groups/${encodeURIComponent(id)}`, { signal });
 
 export const getContacts = (signal) => request("GET", "/api/contacts", { signal });

@@ -143,7 +143,7 @@ async function route() {
 
   const notice = page === signin ? signInNotice : null;
   signInNotice = null;
-  await page.render(view, { navigate, setMe, signal, params, line, homeOf, notice });
+  await page.render(view, { navigate, setMe, signal, params, line, homeOf, notice, me });
   // Views move focus themselves (to a heading or first field) so screen readers
   // announce the change; if one didn't, keep focus from being lost on <body>.
   if (!signal.aborted && !view.contains(document.activeElement)) view.focus();

@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { cancellationBody, describeSeries, extraSessionBody, seriesBody, weekdaysOf } from "../src/program/schedule.js";
+import { cancellationBody, describeSeries, extraSessionBody, seriesBody, seriesChanges, seriesValues, weekdaysOf }
+  from "../src/program/schedule.js";
 
 test("weekdays read from a list or a comma string", () => {
   assert.deepEqual(weekdaysOf({ weekdays: [5, 1, 3] }), [1, 3, 5]);
@@ -45,4 +46,25 @@ test("extraSessionBody turns local inputs into UTC times", () => {
 test("cancellationBody wants a date", () => {
   assert.deepEqual(cancellationBody("2025-03-05"), { body: { date: "2025-03-05" } });
   assert.match(cancellationBody("").error, /date/);
+});
+
+test("seriesValues fills the edit form from a series", () => {
+  assert.deepEqual(seriesValues({ weekdays: [4, 1], start_time: "18:00:00", duration_minutes: 90,
+    starts_on: "2025-03-03", ends_on: null }),
+  { weekdays: [1, 4], start_time: "18:00", duration_minutes: "90", starts_on: "2025-03-03", ends_on: "" });
+});
+
+test("seriesChanges sends only what changed, null to make it open-ended, and refuses no change", () => {
+  const series = { id: "s", weekdays: [1, 4], start_time: "18:00:00", duration_minutes: 90, starts_on: "2025-03-03",
+    ends_on: "2025-06-30" };
+  const same = seriesValues(series);
+  assert.match(seriesChanges(series, same).error, /Nothing was changed/);
+  assert.deepEqual(seriesChanges(series, { ...same, start_time: "18:30", duration_minutes: "60" }).body,
+    { start_time: "18:30", duration_minutes: 60 });
+  assert.deepEqual(seriesChanges(series, { ...same, weekdays: [4, 2] }).body, { weekdays: [2, 4] });
+  assert.deepEqual(seriesChanges(series, { ...same, ends_on: "" }).body, { ends_on: null });
+  assert.deepEqual(seriesChanges({ ...series, ends_on: null }, { ...same, ends_on: "2025-07-01" }).body,
+    { ends_on: "2025-07-01" });
+  assert.match(seriesChanges(series, { ...same, duration_minutes: "900" }).error, /5 to 720/);
+  assert.match(seriesChanges(series, { ...same, ends_on: "2025-01-01" }).error, /before the first/);
 });

@@ -11,8 +11,13 @@ export const getMySessions = (signal) => request("GET", "/api/me/sessions", { si
 export const getSessions = (groupId, from, to, signal) =>
   request("GET", `${g(groupId)}/sessions?${range(from, to)}`, { signal });
 
+// Administrators only (the server says so otherwise).
+export const setGroupTimeZone = (groupId, timezone) => request("PATCH", g(groupId), { body: { timezone } });
+
 export const getSchedules = (groupId, signal) => request("GET", `${g(groupId)}/schedules`, { signal });
 export const addSchedule = (groupId, body) => request("POST", `${g(groupId)}/schedules`, { body });
+export const updateSchedule = (groupId, scheduleId, body) =>
+  request("PATCH", `${g(groupId)}/schedules/${encodeURIComponent(scheduleId)}`, { body });
 export const deleteSchedule = (groupId, scheduleId) =>
   request("DELETE", `${g(groupId)}/schedules/${encodeURIComponent(scheduleId)}`);
 export const cancelDate = (groupId, scheduleId, body) =>
@@ -37,6 +42,12 @@ export const setAgreement = (groupId, text) => request("PUT", `${g(groupId)}/agr
 
 export const getCheckins = (groupId, from, to, signal) =>
   request("GET", `${g(groupId)}/checkins?${range(from, to)}`, { signal });
+// A mentee's sharing of their check-ins with each mentor, and a member's check-in history as the reader may see it.
+export const getCheckinSharing = (signal) => request("GET", "/api/me/checkin-sharing", { signal });
+export const setCheckinSharing = (mentorId, shared) =>
+  request("PUT", "/api/me/checkin-sharing", { body: { mentor_id: mentorId, shared } });
+export const getUserCheckins = (userId, signal) =>
+  request("GET", `/api/users/${encodeURIComponent(userId)}/checkins`, { signal });
 export const getOpenSupport = (groupId, signal) =>
   request("GET", `${g(groupId)}/support-requests?open=true`, { signal });
 

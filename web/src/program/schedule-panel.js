@@ -1,8 +1,12 @@
-// The group's schedule on the session page: its weekly series (each removable), and forms to add a weekly series,
-// cancel one date of a series, and add a one-off session. `onChanged()` asks the page to read the week again.
+// The group's schedule on the session page: its time zone (administrators change it), its weekly series (each
+// editable and removable), and forms to add a weekly series, cancel one date of a series, and add a one-off session.
+// `onChanged()` asks the page to read the week again; `onZoneChanged(zone)` tells it the group's zone changed.
 import { h, setAlert } from "../dom.js";
-import { addExtraSession, addSchedule, cancelDate, deleteSchedule, getSchedules } from "./api.js";
-import { WEEKDAYS, cancellationBody, describeSeries, extraSessionBody, seriesBody } from "./schedule.js";
+import { addExtraSession, addSchedule, cancelDate, deleteSchedule, getSchedules, updateSchedule } from "./api.js";
+import { createZoneControl } from "./group-zone.js";
+import { cancellationBody, describeSeries, extraSessionBody, seriesBody, seriesChanges, seriesValues }
+  from "./schedule.js";
+import { createSeriesForm } from "./series-form.js";
 
 function field(id, label, control) {
   return h("div", { class: "field" }, h("label", { for: id }, label), control);
@@ -10,27 +14,24 @@ function field(id, label, control) {
 
 const input = (id, type, attrs = {}) => h("input", { id, name: id, type, ...attrs });
 
-export async function showSchedule(host, { groupId, timeZone, signal, announce, onChanged }) {
+export async function showSchedule(host, { groupId, timeZone, canChangeZone = false, signal, announce, onChanged,
+  onZoneChanged = () => {} }) {
+  let zone = timeZone;
+  let schedules = [];
+  let editing = null; // the id of the series being edited
+  let editor = null; // its form
   const error = h("p", { class: "alert", role: "alert", id: "schedule-error", hidden: true });
   const list = h("ul", { id: "schedules", class: "plain-list" });
   const empty = h("p", { class: "muted", id: "schedules-empty", hidden: true },
     "No weekly series yet. Until a group has a schedule, its room is open whenever a facilitator is there.");
 
   // A weekly series.
-  const days = WEEKDAYS.map(([n, name]) => h("label", { class: "check" },
-    h("input", { type: "checkbox", name: "weekday", value: String(n) }), name));
-  const start = input("series-start", "time", { required: true });
-  const duration = input("series-duration", "number", { min: "5", max: "720", value: "90", required: true,
-    inputmode: "numeric" });
-  const startsOn = input("series-starts-on", "date", { required: true });
-  const endsOn = input("series-ends-on", "date");
-  const seriesForm = h("form", { class: "stack", id: "series-form" },
-    h("fieldset", { class: "days" }, h("legend", {}, "Days"), ...days),
-    field("series-start", `Start time${timeZone ? ` (${timeZone})` : ""}`, start),
-    field("series-duration", "Length in minutes", duration),
-    field("series-starts-on", "First date", startsOn),
-    field("series-ends-on", "Last date (optional)", endsOn),
-    h("div", { class: "row" }, h("button", { type: "submit", class: "button" }, "Add weekly series")));
+  const addForm = createSeriesForm({ prefix: "series", timeZone: zone, submitLabel: "Add weekly series",
+    onSubmit: async (fields) => {
+      const built = seriesBody(fields);
+      if (built.error) return setAlert(error, built.error);
+      if (await send(() => addSchedule(groupId, built.body), "Weekly series added.")) addForm.reset();
+    } });
 
   // A cancelled date of a series.
   const which = h("select", { id: "cancel-series" });
@@ -48,13 +49,69 @@ export async function showSchedule(host, { groupId, timeZone, signal, announce, 
     field("extra-end", "Ends (your time)", extraEnd),
     h("div", { class: "row" }, h("button", { type: "submit", class: "button" }, "Add one-off session")));
 
-  host.replaceChildren(h("h3", { id: "schedule-title" }, "Schedule"), error, empty, list,
-    h("details", { class: "form-box" }, h("summary", {}, "Add a weekly series"), seriesForm),
+  const zoneControl = createZoneControl({ groupId, timeZone: zone, canChange: canChangeZone, announce,
+    onChanged: async (next) => {
+      zone = next;
+      addForm.setTimeZone(zone);
+      draw();
+      onZoneChanged(zone);
+    } });
+
+  host.replaceChildren(h("h3", { id: "schedule-title" }, "Schedule"), zoneControl.el, error, empty, list,
+    h("details", { class: "form-box" }, h("summary", {}, "Add a weekly series"), addForm.form),
     h("details", { class: "form-box" }, h("summary", {}, "Cancel a date"), cancelForm),
     h("details", { class: "form-box" }, h("summary", {}, "Add a one-off session"), extraForm));
 
+  const editButton = (scheduleId) => list.querySelector(`li[data-schedule-id="${CSS.escape(scheduleId)}"] .edit-series`);
+
+  function seriesItem(s) {
+    const text = describeSeries(s, zone);
+    const open = editing === s.id;
+    const item = h("li", { class: "series", "data-schedule-id": s.id },
+      h("span", {}, text),
+      h("div", { class: "row" },
+        h("button", { type: "button", class: "button button-small button-quiet edit-series",
+          "aria-label": `Edit series: ${text}`, "aria-expanded": open ? "true" : "false",
+          onclick: () => edit(open ? null : s.id) }, "Edit"),
+        h("button", { type: "button", class: "button button-small button-quiet", "aria-label": `Remove series: ${text}`,
+          onclick: () => remove(s.id) }, "Remove")));
+    if (open) {
+      const editError = h("p", { class: "alert", role: "alert", id: "series-edit-error", hidden: true });
+      editor = createSeriesForm({ prefix: "series-edit", timeZone: zone, values: seriesValues(s),
+        submitLabel: "Save changes", onCancel: () => edit(null),
+        onSubmit: async (fields) => {
+          const built = seriesChanges(s, fields);
+          if (built.error) return setAlert(editError, built.error);
+          const saved = await send(() => updateSchedule(groupId, s.id, built.body),
+            (series) => `Weekly series changed: ${describeSeries(series?.id ? series : { ...s, ...built.body }, zone)}.`,
+            editError);
+          if (saved) edit(null);
+        } });
+      item.append(h("div", { class: "form-box series-editor" }, h("h4", {}, "Edit this series"), editError,
+        editor.form));
+    }
+    return item;
+  }
+
+  function draw() {
+    editor = null;
+    empty.hidden = schedules.length > 0;
+    list.replaceChildren(...schedules.map(seriesItem));
+    which.replaceChildren(...schedules.map((s) => h("option", { value: s.id }, describeSeries(s))));
+    cancelForm.querySelector("button").disabled = schedules.length === 0;
+  }
+
+  // Opens the editor of one series (null closes it); focus goes to its first field, or back to its Edit button.
+  function edit(scheduleId) {
+    const closing = editing;
+    editing = scheduleId;
+    setAlert(error, "");
+    draw();
+    if (scheduleId) editor?.focus();
+    else if (closing) editButton(closing)?.focus();
+  }
+
   async function load() {
-    let schedules = [];
     try {
       const data = await getSchedules(groupId, signal);
       schedules = Array.isArray(data?.schedules) ? data.schedules : [];
@@ -63,27 +120,21 @@ export async function showSchedule(host, { groupId, timeZone, signal, announce, 
       return;
     }
     if (signal.aborted) return;
-    empty.hidden = schedules.length > 0;
-    list.replaceChildren(...schedules.map((s) => {
-      const text = describeSeries(s, timeZone);
-      return h("li", { class: "series", "data-schedule-id": s.id },
-        h("span", {}, text),
-        h("button", { type: "button", class: "button button-small button-quiet", "aria-label": `Remove series: ${text}`,
-          onclick: () => remove(s.id) }, "Remove"));
-    }));
-    which.replaceChildren(...schedules.map((s) => h("option", { value: s.id }, describeSeries(s))));
-    cancelForm.querySelector("button").disabled = schedules.length === 0;
+    if (editing && !schedules.some((s) => s.id === editing)) editing = null;
+    draw();
   }
 
-  async function send(action, success) {
-    setAlert(error, "");
+  // Does `action`; says `success` (or success(result)) in the live region, or the refusal in `alert`.
+  async function send(action, success, alert = error) {
+    setAlert(alert, "");
+    let result;
     try {
-      await action();
+      result = await action();
     } catch (err) {
-      setAlert(error, err.message);
+      setAlert(alert, err.message);
       return false;
     }
-    announce(success);
+    announce(typeof success === "function" ? success(result) : success);
     await load();
     onChanged();
     return true;
@@ -93,16 +144,6 @@ export async function showSchedule(host, { groupId, timeZone, signal, announce, 
     if (!window.confirm("Remove this weekly series? Its future sessions go from the schedule.")) return;
     await send(() => deleteSchedule(groupId, scheduleId), "Series removed.");
   }
-
-  seriesForm.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const built = seriesBody({
-      weekdays: days.map((d) => d.querySelector("input")).filter((c) => c.checked).map((c) => c.value),
-      start_time: start.value, duration_minutes: duration.value, starts_on: startsOn.value, ends_on: endsOn.value,
-    });
-    if (built.error) return setAlert(error, built.error);
-    if (await send(() => addSchedule(groupId, built.body), "Weekly series added.")) seriesForm.reset();
-  });
 
   cancelForm.addEventListener("submit", async (event) => {
     event.preventDefault();

@@ -78,3 +78,30 @@ export function cancellationBody(date) {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(date || "")) return refusal("Choose the date to cancel.");
   return { body: { date } };
 }
+
+/** A series as the edit form's values (the same shape seriesBody takes). */
+export function seriesValues(schedule) {
+  return {
+    weekdays: weekdaysOf(schedule),
+    start_time: String(schedule?.start_time ?? "").slice(0, 5),
+    duration_minutes: String(schedule?.duration_minutes ?? ""),
+    starts_on: schedule?.starts_on || "",
+    ends_on: schedule?.ends_on || "",
+  };
+}
+
+/**
+ * The PATCH body of an edited series: only the fields that changed (an emptied last date is sent as null, making the
+ * series open-ended), or {error} naming what to fix, or saying that nothing changed.
+ */
+export function seriesChanges(schedule, fields) {
+  const built = seriesBody(fields);
+  if (built.error) return built;
+  const before = seriesBody(seriesValues(schedule)).body || {};
+  const body = {};
+  for (const [key, value] of Object.entries(built.body)) {
+    if (JSON.stringify(value) !== JSON.stringify(before[key])) body[key] = value;
+  }
+  if (Object.keys(body).length === 0) return refusal("Nothing was changed.");
+  return { body };
+}

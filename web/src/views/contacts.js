@@ -4,6 +4,8 @@ import { getCalls } from "../api.js";
 import { h, setAlert } from "../dom.js";
 import { describeCall, relationshipLabel, statusLabel } from "../calls/messages.js";
 import { Phase } from "../calls/state.js";
+import { showCheckinSharing } from "../program/checkin-sharing-panel.js";
+import { createMenteeCheckins } from "../program/mentee-checkins-panel.js";
 import { formatTime, parseSentAt } from "../room/chat.js";
 
 export const title = "Mentor calls";
@@ -60,8 +62,12 @@ export async function render(root, { signal, line }) {
   const recent = h("section", { class: "panel stack", "aria-labelledby": "recent-calls-title", hidden: true },
     recentTitle, recentList, recentEmpty);
 
+  // A mentee's sharing of check-ins with their mentors; a mentor's view of their mentees' check-ins.
+  const sharing = h("section", { class: "panel stack", id: "sharing", "aria-labelledby": "sharing-title", hidden: true });
+  const menteeCheckins = createMenteeCheckins({ signal });
+
   const section = h("section", { class: "stack", "aria-labelledby": "contacts-title" },
-    heading, lead, loading, error, list, empty, recent);
+    heading, lead, loading, error, list, empty, sharing, menteeCheckins.el, recent);
   root.replaceChildren(section);
   heading.focus();
 
@@ -84,6 +90,8 @@ export async function render(root, { signal, line }) {
       const again = list.querySelector(`button[data-user-id="${CSS.escape(focused)}"]`);
       (again && !again.disabled ? again : heading).focus();
     }
+
+    menteeCheckins.update(line.contactsLoaded ? line.contacts : []);
 
     recent.hidden = calls === null;
     if (calls !== null) {
@@ -128,4 +136,5 @@ export async function render(root, { signal, line }) {
   if (!line.contactsLoaded) line.refreshContacts();
   draw();
   loadCalls();
+  showCheckinSharing(sharing, { signal });
 }

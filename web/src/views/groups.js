@@ -1,4 +1,4 @@
-import { getGroups } from "../api.js";
+import { getAllGroups, getGroups } from "../api.js";
 import { h, setAlert } from "../dom.js";
 import { getMySessions } from "../program/api.js";
 import { formatWhen, upcoming } from "../program/when.js";
@@ -67,7 +67,27 @@ async function upcomingSection(signal) {
     h("p", { class: "muted" }, "Times are in your local time."));
 }
 
-export async function render(root, { signal }) {
+// For administrators: every group, each with its session page (schedule, time zone, agreement).
+async function adminSection(signal) {
+  let data;
+  try {
+    data = await getAllGroups(signal);
+  } catch (err) {
+    if (err.name === "AbortError") return null;
+    return h("p", { class: "alert", role: "alert", id: "all-groups-error" }, err.message);
+  }
+  const list = (Array.isArray(data?.groups) ? data.groups : []).filter((g) => !g.archived);
+  if (!list.length) return null;
+  return h("section", { class: "panel stack", id: "all-groups", "aria-labelledby": "all-groups-title" },
+    h("h3", { id: "all-groups-title" }, "All groups (administration)"),
+    h("p", { class: "muted" }, "Each group's sessions, schedule, time zone and agreement."),
+    h("ul", { class: "plain-list" }, list.map((g) => h("li", { class: "row admin-group", "data-group-id": g.id },
+      h("span", { class: "group-name" }, g.name),
+      h("a", { class: "button button-small button-quiet", href: `#/group/${encodeURIComponent(g.id)}/sessions`,
+        "aria-label": `Sessions and settings: ${g.name}` }, "Sessions")))));
+}
+
+export async function render(root, { signal, me = null }) {
   const heading = h("h2", { id: "groups-title", tabindex: "-1" }, "My groups");
   const status = h("p", { class: "muted", id: "groups-loading", role: "status" }, "Loading your groups…");
   const error = h("p", { id: "groups-error", class: "alert", role: "alert", hidden: true });
@@ -77,6 +97,7 @@ export async function render(root, { signal }) {
   heading.focus();
 
   const sessions = upcomingSection(signal);
+  const administration = me?.role === "admin" ? adminSection(signal) : Promise.resolve(null);
   try {
     const { groups } = await getGroups(signal);
     const list = Array.isArray(groups) ? groups : [];
@@ -94,4 +115,6 @@ export async function render(root, { signal }) {
   }
   const upcomingBox = await sessions;
   if (upcomingBox && !signal.aborted) slot.replaceChildren(upcomingBox);
+  const adminBox = await administration;
+  if (adminBox && !signal.aborted) section.append(adminBox);
 }

@@ -1,10 +1,11 @@
 // The facilitator's session page for one group: a week's sessions (each held one opens its attendance), the chosen
 // session's attendance with sign-off and CSV, the week's check-ins with low ratings flagged, open support requests,
-// and the group's schedule. Routes: #/group/<id>/sessions and #/group/<id>/sessions/<session id>.
+// the group's schedule and time zone, and its agreement. Routes: #/group/<id>/sessions and #/group/<id>/sessions/<session id>.
 import { getGroup } from "../api.js";
 import { h, setAlert } from "../dom.js";
 import { cancelDate, deleteExtraSession, fetchCsv, getCheckins, getOpenSupport, getSessions, restoreDate, saveFile }
   from "../program/api.js";
+import { showAgreementEditor } from "../program/agreement-panel.js";
 import { showAttendance } from "../program/attendance-panel.js";
 import { groupCsvPath } from "../program/attendance.js";
 import { isFlagged, ratingText } from "../program/checkins.js";
@@ -24,7 +25,7 @@ function listOf(data, ...keys) {
 const pagePath = (groupId, sessionId = null) =>
   `#/group/${encodeURIComponent(groupId)}/sessions${sessionId ? `/${encodeURIComponent(sessionId)}` : ""}`;
 
-export async function render(root, { signal, params = {} }) {
+export async function render(root, { signal, params = {}, me = null }) {
   const groupId = String(params.groupId || "");
   const sessionId = params.sessionId ? String(params.sessionId) : null;
   let weekOffset = Number(sessionStorage.getItem("haven.sessions.week") || 0) || 0;
@@ -62,6 +63,8 @@ export async function render(root, { signal, params = {} }) {
   const supportSection = h("section", { class: "panel stack", "aria-labelledby": "support-title" },
     h("h3", { id: "support-title" }, "Open support requests"), supportList, supportEmpty);
   const scheduleSection = h("section", { class: "panel stack", id: "schedule", "aria-labelledby": "schedule-title" });
+  const agreementSection = h("section", { class: "panel stack", id: "group-agreement",
+    "aria-labelledby": "agreement-editor-title" });
 
   const roomLink = h("a", { class: "button", href: `#/room/${encodeURIComponent(groupId)}`, id: "enter-room" },
     "Enter room");
@@ -69,7 +72,8 @@ export async function render(root, { signal, params = {} }) {
   root.replaceChildren(h("section", { class: "stack session-page", "aria-labelledby": "sessions-title" },
     h("div", { class: "room-head" }, heading, h("div", { class: "row" }, roomLink,
       h("a", { href: "#/groups", class: "button button-quiet" }, "My groups"))),
-    live, error, attendanceSection, weekSection, checkinsSection, supportSection, scheduleSection));
+    live, error, attendanceSection, weekSection, checkinsSection, supportSection, scheduleSection,
+    agreementSection));
   signal.addEventListener("abort", () => root.classList.remove("view-wide"), { once: true });
   heading.focus();
 
@@ -82,7 +86,8 @@ export async function render(root, { signal, params = {} }) {
   }
   if (signal.aborted) return;
   heading.textContent = `${group.name}: sessions`;
-  const groupZone = typeof group.timezone === "string" && group.timezone ? group.timezone : "UTC";
+  let groupZone = typeof group.timezone === "string" && group.timezone ? group.timezone : "UTC";
+  const isAdmin = me?.role === "admin";
 
   function sessionItem(s) {
     const held = s.status === "open" || s.status === "ended" || Boolean(s.started_at);
@@ -187,8 +192,11 @@ export async function render(root, { signal, params = {} }) {
     }
   }
 
-  const jobs = [loadWeek(), loadSupport(), showSchedule(scheduleSection, { groupId, timeZone: groupZone, signal, announce,
-    onChanged: loadWeek })];
+  const jobs = [loadWeek(), loadSupport(),
+    showSchedule(scheduleSection, { groupId, timeZone: groupZone, canChangeZone: isAdmin, signal, announce,
+      onChanged: loadWeek, onZoneChanged: (zone) => { groupZone = zone; loadWeek(); } }),
+    showAgreementEditor(agreementSection, { groupId, signal, announce,
+      canPublish: isAdmin || group.my_role === "facilitator" })];
   if (sessionId) {
     jobs.push(showAttendance(attendanceSection, { sessionId, signal, announce, onChanged: loadWeek }).then(() => {
       if (!signal.aborted) attendanceSection.querySelector("#attendance-title")?.focus();
