@@ -24,6 +24,7 @@ def test_nothing_set_gives_the_embedded_default(tmp_path: Path) -> None:
     assert settings.media_addresses == ("127.0.0.1",)  # the forwarder offers the address the node listens on
     assert settings.media_ports is None
     assert settings.forward_video_limit is None  # everyone's video
+    assert settings.room_opens_minutes == 10
     assert len(settings.jwt_secret) >= 32
     assert load_settings({"HAVEN_DATA_DIR": str(tmp_path)}).jwt_secret == settings.jwt_secret
 
@@ -51,8 +52,10 @@ def test_values_are_parsed(tmp_path: Path) -> None:
             "HAVEN_ADMISSION_QUEUE": "0",
             "HAVEN_ADMISSION_WAIT_MS": "500",
             "HAVEN_EVENT_LOOP": "asyncio",
+            "HAVEN_ROOM_OPENS_MINUTES": "15",
         }
     )
+    assert settings.room_opens_minutes == 15
     assert (settings.max_in_flight, settings.admission_queue, settings.admission_wait_ms) == (64, 0, 500)
     assert settings.event_loop == "asyncio"
     assert (settings.mesh_limit, settings.media_workers, settings.forward_video_limit) == (0, 3, 6)
@@ -95,6 +98,7 @@ def test_values_are_parsed(tmp_path: Path) -> None:
         ({"HAVEN_ADMISSION_QUEUE": "-1"}, "HAVEN_ADMISSION_QUEUE"),
         ({"HAVEN_ADMISSION_WAIT_MS": "soon"}, "HAVEN_ADMISSION_WAIT_MS"),
         ({"HAVEN_EVENT_LOOP": "trio"}, "HAVEN_EVENT_LOOP"),
+        ({"HAVEN_ROOM_OPENS_MINUTES": "-5"}, "HAVEN_ROOM_OPENS_MINUTES"),
     ],
 )
 def test_bad_values_are_refused_by_name(tmp_path: Path, env: dict[str, str], complaint: str) -> None:
