@@ -142,16 +142,14 @@ class DatabaseGroups:
         joining_at: float,
     ) -> Enrolment:
         """What entering at ``joining_at`` needs: a participant's unaccepted agreement (asked before anything
-        else) or the schedule's gate; the session id a facilitator's entry opens."""
+        else) and whether the group is scheduled; the session id a facilitator's entry opens."""
         at = datetime.fromtimestamp(joining_at, UTC)
         version, text, consent, scheduled = row[4], row[5], row[6], bool(row[7])
         if role is Role.PARTICIPANT:
             if version is not None and consent is None:
                 return Enrolment(role, settings, agreement=Agreement(version, text))
-            if not scheduled:
-                return Enrolment(role, settings)
-            gate = await schedule_store.participant_gate(connection, group_id, at, self.room_opens_minutes)
-            return Enrolment(role, settings, opens_at=_epoch(gate))
+            # The schedule is read only when no session is open in the room (``opening``): the room knows that.
+            return Enrolment(role, settings, scheduled=scheduled)
         session_id = uuid.uuid4()
         if not scheduled:
             return Enrolment(role, settings, session_id=str(session_id))
@@ -162,6 +160,16 @@ class DatabaseGroups:
             if signed_off is None:
                 session_id = occurrence.id
         return Enrolment(role, settings, session_id=str(session_id))
+
+    async def opening(self, group_id: str, at: float) -> float | None:
+        group_uuid = _uuid(group_id)
+        if group_uuid is None:
+            return None
+        async with self.reader.connect() as connection:
+            gate = await schedule_store.participant_gate(
+                connection, group_uuid, datetime.fromtimestamp(at, UTC), self.room_opens_minutes
+            )
+        return _epoch(gate)
 
     async def group(self, group_id: str) -> GroupState | None:
         group_uuid = _uuid(group_id)

@@ -30,7 +30,7 @@ from signaling.connection import LocalConnection
 from signaling.delivery import Delivery, facilitators_room, members_room
 from signaling.presence import Connection, Presence
 from signaling.room_store import Document, RoomStore
-from signaling.seams import AuditNote, GroupDirectory, GroupState, IceServers, MediaPlane, RoomRecords
+from signaling.seams import AuditNote, Enrolment, GroupDirectory, GroupState, IceServers, MediaPlane, RoomRecords
 from signaling.views import MESH_LIMIT, entry_payload, media_view
 
 log = logging.getLogger("haven.rooms")
@@ -210,6 +210,7 @@ class GroupRooms:
         person = Person(conn.account.user_id, conn.account.display_name, enrolment.role)
         session_id = enrolment.session_id or str(uuid.uuid4())
         agreement = enrolment.agreement
+        opens_at = await self._opening(room_id, person, enrolment, now) if agreement is None else None
 
         def change(room: Room | None) -> transitions.Result:
             if agreement is not None and (
@@ -222,7 +223,7 @@ class GroupRooms:
                     agreement={"version": agreement.version, "text": agreement.text},
                 )
             return transitions.join(
-                room, room_id, enrolment.settings, person, conn.sid, self.clock(), session_id, enrolment.opens_at
+                room, room_id, enrolment.settings, person, conn.sid, self.clock(), session_id, opens_at
             )
 
         def audited(room: Room | None) -> AuditNote:
@@ -235,8 +236,8 @@ class GroupRooms:
         except (RoomError, SignalingError) as exc:
             await self._audit(conn, "room.join", exc.code, room_id)
             if isinstance(exc, RoomNotOpen):
-                opens_at = exc.extra.get("opens_at")
-                when = None if not isinstance(opens_at, int | float) else _iso(opens_at)
+                next_open = exc.extra.get("opens_at")
+                when = None if not isinstance(next_open, int | float) else _iso(next_open)
                 raise SignalingError(exc.code, exc.message, opens_at=when) from None
             raise
         conn.room_id = room_id
@@ -248,6 +249,19 @@ class GroupRooms:
                 status="waiting", room={"room_id": room_id}, self={"peer_id": conn.sid, "user_id": person.user_id}
             )
         return ok(**await self._entry_for(room, person.user_id))
+
+    async def _opening(self, room_id: str, person: Person, enrolment: Enrolment, now: float) -> float | None:
+        """When a scheduled group's room next opens to this participant, None when they may come now. The
+        schedule is read only when the room has no open session and they hold no place there (a running session
+        is open to its members whatever the clock says)."""
+        if person.role is not Role.PARTICIPANT or not enrolment.scheduled:
+            return None
+        document = await self.store.read(room_id)
+        if document is not None:
+            room = from_document(document)
+            if room.session_id is not None or room.waiting(person.user_id) is not None:
+                return None
+        return await self.groups.opening(room_id, now)
 
     async def _still_in(self, conn: LocalConnection, room_id: str) -> bool:
         """Whether this connection still holds a place (room or lobby) there; others may have ended it."""

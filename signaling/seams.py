@@ -32,7 +32,7 @@ class Agreement:
 class Enrolment:
     """A person's place in a group, and the group's current settings.
 
-    The last three fields are read only for a join (``GroupDirectory.enrolment`` with ``joining_at``): what entering
+    The last fields are read only for a join (``GroupDirectory.enrolment`` with ``joining_at``): what entering
     at that time needs. Otherwise they keep their defaults.
     """
 
@@ -40,9 +40,9 @@ class Enrolment:
     settings: GroupSettings
     # A participant's: the group's current agreement, when they have not accepted it (they may not enter yet).
     agreement: Agreement | None = None
-    # A participant's: when the schedule keeps the room closed, the epoch second it next opens (``inf``: none is
-    # scheduled); None when they may come now.
-    opens_at: float | None = None
+    # Whether the group has a schedule at all: a participant's entry then asks ``GroupDirectory.opening`` when no
+    # session is open in the room.
+    scheduled: bool = False
     # A facilitator's: the id a session opened by their entry gets (the scheduled occurrence's, or a fresh one).
     session_id: str | None = None
 
@@ -97,7 +97,11 @@ class GroupDirectory(Protocol):
     async def enrolment(self, group_id: str, user_id: str, joining_at: float | None = None) -> Enrolment | None:
         """None when the group does not exist, is archived, or the user is not enrolled in it. With
         ``joining_at`` (epoch seconds) it also carries what entering the room then needs: the agreement a
-        participant has yet to accept, the schedule's gate, the session id a facilitator opens."""
+        participant has yet to accept, whether the group is scheduled, the session id a facilitator opens."""
+
+    async def opening(self, group_id: str, at: float) -> float | None:
+        """None when the schedule lets participants in at ``at`` (epoch seconds); otherwise when it next does
+        (``inf``: nothing is scheduled ahead)."""
 
     async def group(self, group_id: str) -> GroupState | None:
         """None when there is no such group."""
