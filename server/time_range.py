@@ -14,6 +14,9 @@ from server.errors import invalid
 
 # The longest range a listing or report covers in one request (about a quarter).
 MAX_RANGE = timedelta(days=92)
+# Times a query may name: anything outside is a mistake, and date arithmetic near the ends would overflow.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def parse_time(raw: str, name: str) -> datetime:
@@ -21,13 +24,20 @@ def parse_time(raw: str, name: str) -> datetime:
     text = raw.strip()
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
-        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+            value = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        else:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise invalid(f"'{name}' must be an ISO 8601 time with an offset, or a date (YYYY-MM-DD).") from None
     if value.tzinfo is None:
         raise invalid(f"'{name}' must carry a UTC offset (for example 2026-03-02T18:00:00-05:00).")
-    return value.astimezone(UTC)
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError:
+        moment = None
+    if moment is None or not EARLIEST <= moment <= LATEST:
+        raise invalid(f"'{name}' must be between {EARLIEST.year} and {LATEST.year}.")
+    return moment
 
 
 def query_time(request: web.Request, name: str) -> datetime | None:

@@ -93,6 +93,8 @@ async def test_bad_filters_are_refused_with_a_clear_code(api: Api, admin: str) -
         "actor=someone",
         "from=2026-03-02T12:00:00",  # no offset
         "from=yesterday",
+        "from=0001-01-01T00:00:00%2B01:00",
+        "to=9999-12-31T23:00:00-05:00",
         "from=2026-03-03&to=2026-03-02",
         "limit=0",
         "limit=501",
