@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -197,5 +197,12 @@ async def in_report(db: AsyncSession, session: Session, user_id: uuid.UUID) -> b
     )
     if stayed is not None:
         return True
-    membership = await db.get(GroupMembership, (session.group_id, user_id))
-    return membership is not None
+    # Absent members as the report lists them: the roster kept at sign-off, else those enrolled by the session's end.
+    memberships = (
+        await db.execute(
+            select(GroupMembership.user_id, GroupMembership.role, GroupMembership.created_at).where(
+                GroupMembership.group_id == session.group_id, GroupMembership.user_id == user_id
+            )
+        )
+    ).all()
+    return any(e.user_id == str(user_id) for e in _enrolled(session, memberships, datetime.now(UTC)))

@@ -360,6 +360,13 @@ async def test_sign_off_is_final_and_corrections_sit_beside_it(cohort: Cohort) -
     assert status == 204
     signed = (await get(cohort, f"/api/sessions/{session_id}/attendance"))[1]["members"]
     assert (next(m for m in signed if m["user_id"] == p2.user_id))["status"] == "absent"
+    # ... and can still be corrected; someone enrolled after the session was never expected there.
+    status, _ = await cohort.api.call("POST", corrections, fac, {"user_id": p2.user_id, "note": "Left the program."})
+    assert status == 201
+    latecomer, _ = await cohort.api.user(cohort.admin, "latecomer@example.org", "participant")
+    await cohort.api.enrol(cohort.admin, cohort.group_id, latecomer, "participant")
+    status, body = await cohort.api.call("POST", corrections, fac, {"user_id": latecomer, "note": "n"})
+    assert (status, body["error"]["code"]) == (404, "not_found")
 
 
 async def test_figures_from_recorded_times(cohort: Cohort) -> None:
