@@ -162,14 +162,21 @@ class DatabaseRoomRecords:
                         # Its row, should the records of its opening never have been written.
                         await self._ensure_session(connection, closed, group, at, None)
                         await self._close_marks(connection, closed, at)
+                        # Records of one room's changes may commit out of order (nodes, tasks): a close whose records
+                        # come after those of a re-opening must not end the re-opened session or its newer stays.
+                        reopened = exists().where(Attendance.session_id == closed, Attendance.joined_at > _at(at))
                         await connection.execute(
                             update(Session)
-                            .where(Session.id == closed)
+                            .where(Session.id == closed, ~reopened)
                             .values(ended_at=_at(at), ended_by=None if ended_by is None else uuid.UUID(ended_by))
                         )
                         await connection.execute(
                             update(Attendance)
-                            .where(Attendance.session_id == closed, Attendance.left_at.is_(None))
+                            .where(
+                                Attendance.session_id == closed,
+                                Attendance.left_at.is_(None),
+                                Attendance.joined_at <= _at(at),
+                            )
                             .values(left_at=_at(at), leave_reason="ended")
                         )
                         current = None
