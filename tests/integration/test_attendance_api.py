@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
 from rooms.events import MemberJoined, MemberLeft, SessionClosed, SessionOpened
@@ -287,6 +287,19 @@ async def test_sign_off_is_final_and_corrections_sit_beside_it(cohort: Cohort) -
         update(Session).where(Session.id == uuid.UUID(session_id)).values(sign_off_note="changed"),
         update(Attendance).where(Attendance.session_id == uuid.UUID(session_id)).values(leave_reason="left"),
         update(MediaMark).where(MediaMark.session_id == uuid.UUID(session_id)).values(video=True),
+        insert(Attendance).values(
+            session_id=uuid.UUID(session_id),
+            user_id=uuid.UUID(cohort.participants[2].user_id),
+            role="participant",
+            joined_at=datetime.now(UTC),
+        ),
+        insert(MediaMark).values(
+            session_id=uuid.UUID(session_id),
+            user_id=uuid.UUID(cohort.participants[2].user_id),
+            at=datetime.now(UTC),
+            video=True,
+            connected=True,
+        ),
     ):
         with pytest.raises(DBAPIError):
             async with cohort.api.db.begin() as db:
@@ -340,6 +353,9 @@ async def test_sign_off_is_final_and_corrections_sit_beside_it(cohort: Cohort) -
     member = next(m for m in body["members"] if m["user_id"] == p2.user_id)
     assert member["corrected"] == {"status": "present", "minutes_present": 45}
     assert len(member["corrections"]) == 2
+    with pytest.raises(DBAPIError):  # a correction is never edited: another is added
+        async with cohort.api.db.begin() as db:
+            await db.execute(update(AttendanceCorrection).values(minutes_present=0))
 
     async with cohort.api.db() as db:
         rows = (

@@ -19,6 +19,14 @@ branch_labels = None
 depends_on = None
 
 SIGNED_OFF = "the attendance of a signed-off session is final"
+CORRECTIONS = "attendance corrections are never edited: add another"
+# The tables guarded on PostgreSQL, and on which changes.
+GUARDED = {
+    "sessions": ("UPDATE",),
+    "attendance": ("INSERT", "UPDATE"),
+    "media_marks": ("INSERT", "UPDATE"),
+    "attendance_corrections": ("UPDATE",),
+}
 
 
 def _user(name: str) -> sa.Column[object]:
@@ -146,43 +154,60 @@ def upgrade() -> None:
 
 
 def _guard_signed_off_sessions() -> None:
-    """Refuse, in the database itself, any update of a signed-off session or of its attendance."""
+    """Refuse, in the database itself, any change to a signed-off session or to its attendance (no update of its
+    row, no new or changed stay or mark), and any edit of a correction: corrections are rows of their own."""
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "CREATE FUNCTION haven_signed_off_guard() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "  # noqa: S608 - constant
             "IF TG_TABLE_NAME = 'sessions' THEN "
             "  IF OLD.signed_off_at IS NOT NULL THEN RAISE EXCEPTION '" + SIGNED_OFF + "'; END IF; "
-            "ELSIF EXISTS (SELECT 1 FROM sessions WHERE id = OLD.session_id AND signed_off_at IS NOT NULL) THEN "
+            "ELSIF TG_TABLE_NAME = 'attendance_corrections' THEN "
+            "  RAISE EXCEPTION '" + CORRECTIONS + "'; "
+            "ELSIF EXISTS (SELECT 1 FROM sessions WHERE id = NEW.session_id AND signed_off_at IS NOT NULL) "
+            "   OR (TG_OP = 'UPDATE' AND EXISTS "
+            "       (SELECT 1 FROM sessions WHERE id = OLD.session_id AND signed_off_at IS NOT NULL)) THEN "
             "  RAISE EXCEPTION '" + SIGNED_OFF + "'; "
             "END IF; RETURN NEW; END $$"
         )
-        for table in ("sessions", "attendance", "media_marks"):
+        for table, events in GUARDED.items():
             op.execute(
-                f"CREATE TRIGGER {table}_signed_off_final BEFORE UPDATE ON {table} "
+                f"CREATE TRIGGER {table}_signed_off_final BEFORE {' OR '.join(events)} ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION haven_signed_off_guard()"
             )
-    else:
-        op.execute(
-            "CREATE TRIGGER sessions_signed_off_final BEFORE UPDATE ON sessions "
-            f"WHEN OLD.signed_off_at IS NOT NULL BEGIN SELECT RAISE(ABORT, '{SIGNED_OFF}'); END"
-        )
-        for table in ("attendance", "media_marks"):
+        return
+    op.execute(
+        "CREATE TRIGGER sessions_signed_off_final BEFORE UPDATE ON sessions "
+        f"WHEN OLD.signed_off_at IS NOT NULL BEGIN SELECT RAISE(ABORT, '{SIGNED_OFF}'); END"
+    )
+    op.execute(
+        "CREATE TRIGGER attendance_corrections_signed_off_final BEFORE UPDATE ON attendance_corrections "
+        f"BEGIN SELECT RAISE(ABORT, '{CORRECTIONS}'); END"
+    )
+    for table in ("attendance", "media_marks"):
+        for event, row in (("INSERT", "NEW"), ("UPDATE", "OLD"), ("UPDATE", "NEW")):
+            name = f"{table}_signed_off_{event.lower()}_{row.lower()}"
             op.execute(
-                f"CREATE TRIGGER {table}_signed_off_final BEFORE UPDATE ON {table} "  # noqa: S608 - constant
-                "WHEN EXISTS (SELECT 1 FROM sessions WHERE id = OLD.session_id AND signed_off_at IS NOT NULL) "
+                f"CREATE TRIGGER {name} BEFORE {event} ON {table} "  # noqa: S608 - constant
+                f"WHEN EXISTS (SELECT 1 FROM sessions WHERE id = {row}.session_id AND signed_off_at IS NOT NULL) "
                 f"BEGIN SELECT RAISE(ABORT, '{SIGNED_OFF}'); END"
             )
 
 
-def downgrade() -> None:
-    for table in ("sessions", "attendance", "media_marks"):
-        op.execute(
-            f"DROP TRIGGER {table}_signed_off_final ON {table}"
-            if op.get_bind().dialect.name == "postgresql"
-            else f"DROP TRIGGER {table}_signed_off_final"
-        )
+def _drop_guards() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        for table in GUARDED:
+            op.execute(f"DROP TRIGGER {table}_signed_off_final ON {table}")
         op.execute("DROP FUNCTION haven_signed_off_guard()")
+        return
+    op.execute("DROP TRIGGER sessions_signed_off_final")
+    op.execute("DROP TRIGGER attendance_corrections_signed_off_final")
+    for table in ("attendance", "media_marks"):
+        for name in ("insert_new", "update_old", "update_new"):
+            op.execute(f"DROP TRIGGER {table}_signed_off_{name}")
+
+
+def downgrade() -> None:
+    _drop_guards()
     op.drop_index("ix_audit_log_target_id", table_name="audit_log")
     op.drop_index("ix_audit_log_action", table_name="audit_log")
     for table in (
