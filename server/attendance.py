@@ -8,7 +8,8 @@ Pure: no database, no clock (``now`` is passed in for a session still running). 
   session runs, up to ``now``. A stay that ended because the connection was lost ends when it was lost (its last
   mark of being disconnected), not when the grace period ran out.
 - Camera minutes count only while present and connected with the camera on.
-- Late: first joined more than ``LATE_AFTER`` after the scheduled start. Left early: last left more than
+- Late: arrived (in the lobby, or in the room when they did not wait) more than ``LATE_AFTER`` after the
+  scheduled start. Left early: last left more than
   ``LATE_AFTER`` before the scheduled end while the session went on after that (leaving because it ended is not
   early). Neither applies to an unscheduled session.
 - Minutes are whole: seconds summed over the union, rounded to the nearest minute.
@@ -214,8 +215,10 @@ def _member(
     last_left = last.left_at
     late = minutes_late = left_early = None
     if session.scheduled_start is not None:
-        late = first_joined - session.scheduled_start > LATE_AFTER
-        minutes_late = max(0, minutes((first_joined - session.scheduled_start).total_seconds()))
+        # Arrival is when they came, the lobby included: a member kept waiting for admission is not late for it.
+        arrived = min([first_joined, *(s.waited_since for s in stays if s.waited_since is not None)])
+        late = arrived - session.scheduled_start > LATE_AFTER
+        minutes_late = max(0, minutes((arrived - session.scheduled_start).total_seconds()))
     if session.scheduled_end is not None:
         # Early only if the session went on after they left, and they did not leave because it ended.
         went_on = last_left is not None and (session.ended_at is None or session.ended_at > last_left)

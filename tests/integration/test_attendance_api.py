@@ -406,11 +406,11 @@ async def test_figures_from_recorded_times(cohort: Cohort) -> None:
     fac, p0, p1 = cohort.facilitator, cohort.participants[0], cohort.participants[1]
     facilitator = Member(fac.user_id, "Fran", Role.FACILITATOR, "sid-f", t - 300)
     first = Member(p0.user_id, "P0", Role.PARTICIPANT, "sid-0", t + 600, admitted_by=fac.user_id)
-    second = Member(p1.user_id, "P1", Role.PARTICIPANT, "sid-1", t + 60, admitted_by=fac.user_id, video=False)
+    second = Member(p1.user_id, "P1", Role.PARTICIPANT, "sid-1", t + 480, admitted_by=fac.user_id, video=False)
     sid = str(occurrence)
     await records.record(cohort.group_id, [SessionOpened(sid, fac.user_id, t - 300), MemberJoined(facilitator, None)])
     await records.record(cohort.group_id, [MemberJoined(second, fac.user_id, t - 60)])
-    await records.record(cohort.group_id, [MemberJoined(first, fac.user_id, t + 300)])
+    await records.record(cohort.group_id, [MemberJoined(first, fac.user_id, t + 420)])
     await records.record(cohort.group_id, [MemberLeft(p1.user_id, "sid-1", LeaveReason.LEFT, t + 1800)])
     await records.record(
         cohort.group_id,
@@ -427,11 +427,12 @@ async def test_figures_from_recorded_times(cohort: Cohort) -> None:
     assert body["session"]["scheduled_end"] == (start + timedelta(hours=1)).isoformat()
     members = {m["user_id"]: m for m in body["members"]}
     late = members[p0.user_id]
-    assert (late["minutes_present"], late["minutes_camera_on"], late["minutes_waiting"]) == (40, 40, 5)
-    assert (late["late"], late["minutes_late"], late["left_early"]) == (True, 10, False)
+    assert (late["minutes_present"], late["minutes_camera_on"], late["minutes_waiting"]) == (40, 40, 3)
+    assert (late["late"], late["minutes_late"], late["left_early"]) == (True, 7, False)
     early = members[p1.user_id]
-    assert (early["minutes_present"], early["minutes_camera_on"], early["minutes_waiting"]) == (29, 0, 2)
-    assert (early["late"], early["left_early"]) == (False, True)
+    assert (early["minutes_present"], early["minutes_camera_on"], early["minutes_waiting"]) == (22, 0, 9)
+    # In the lobby before the start and admitted 8 minutes in: kept waiting, not late.
+    assert (early["late"], early["minutes_late"], early["left_early"]) == (False, 0, True)
     assert members[fac.user_id]["minutes_present"] == 55
 
     # The facilitator opens the room again within the occurrence: the same session, open again, same start.
