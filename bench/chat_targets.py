@@ -22,6 +22,7 @@ import subprocess
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -190,6 +191,8 @@ class HavenDeployment(Deployment):
         self.apis: list[Api] = []
         self.admin = ""
         self.max_room_size = HAVEN_MAX_CAPACITY
+        # Give every group a session scheduled now (a one-off), so that joins take the scheduled path.
+        self.scheduled = False
 
     async def start(self) -> None:
         database_url = await self.services.fresh_database()
@@ -230,6 +233,16 @@ class HavenDeployment(Deployment):
             status, answer = await api0.call("POST", "/api/groups", self.admin, body)
             if status != 201:
                 raise SetupError(f"POST /api/groups: {status} {answer}")
+            if self.scheduled:
+                now = datetime.now(UTC).replace(microsecond=0)
+                window = {
+                    "starts_at": (now - timedelta(minutes=5)).isoformat(),
+                    "ends_at": (now + timedelta(hours=3)).isoformat(),
+                }
+                path = f"/api/groups/{answer['id']}/extra-sessions"
+                status, made = await api0.call("POST", path, self.admin, window)
+                if status != 201:
+                    raise SetupError(f"POST {path}: {status} {made}")
             return str(answer["id"])
 
         group_ids = await bounded(SETUP_CONCURRENCY, [partial(make_group, i) for i in range(count)])

@@ -689,6 +689,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     burst.add_argument("--spread", type=float, default=0.0, help="seconds over which the connects start (default 0)")
     burst.add_argument("--idle-seconds", type=float, default=10.0, help="idle window with all connected (default 10)")
     burst.add_argument(
+        "--scheduled",
+        action="store_true",
+        help="Haven's groups have a session scheduled now, so participants' joins read the schedule",
+    )
+    burst.add_argument(
         "--busy-retries",
         type=int,
         default=4,

@@ -237,7 +237,9 @@ class BurstBench:
         self.probe.add("loadgen", os.getpid())
         self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         if "haven" in self.args.targets:
-            self.deployments["haven"] = HavenDeployment(self.services, self.workdir)
+            haven = HavenDeployment(self.services, self.workdir)
+            haven.scheduled = self.args.scheduled
+            self.deployments["haven"] = haven
         if "reference" in self.args.targets:
             self.deployments["reference"] = ReferenceDeployment(self.services, self.workdir)
         await asyncio.gather(*(d.start() for d in self.deployments.values()))
