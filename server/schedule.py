@@ -5,6 +5,10 @@ Pure: no database, no clock. A weekly series keeps its local time across dayligh
 forward by the gap; one that happens twice (a fall-back hour) takes the first instance. Both are what
 ``datetime.combine(..., tzinfo=zone)`` with ``fold=0`` means (PEP 495), so that is all ``local_start`` does.
 
+Nothing here raises for a stored row, however far its dates lie (rows written before the API bounded dates to
+2000-2100 may say year 1 or 9999): iteration stops two days inside the calendar's ends (``FIRST_DAY``,
+``LAST_DAY``), where every local time of any zone, plus a session's length, is a representable UTC instant.
+
 Every dated session has a stable id: a series date's is derived from the series and the local date (the same
 whatever the series' time or the group's zone later become), a one-off's is its own row's id. A session opened for
 a dated session takes that id, which is how attendance finds its scheduled times.
@@ -25,6 +29,11 @@ SCHEDULE_NAMESPACE = uuid.UUID("8d0f6f3e-2c55-4a1b-9b7e-5f3c1e0a7d42")
 # A dated session lasts 5 minutes to 12 hours (the schedules table's check says the same for a series).
 MIN_DURATION = timedelta(minutes=5)
 MAX_DURATION = timedelta(minutes=720)
+
+# The dates a series is expanded on. A UTC offset is under a day and a session at most half a day, so a session on
+# one of these dates starts and ends between ``datetime.min`` and ``datetime.max``; dates outside are skipped.
+FIRST_DAY = date.min + timedelta(days=2)
+LAST_DAY = date.max - timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -124,8 +133,26 @@ def one_off(extra: OneOff) -> Occurrence:
     return Occurrence(extra.id, extra.group_id, extra.starts_at, extra.ends_at, None, False)
 
 
+def add_days(day: date, days: int) -> date:
+    """``day`` plus ``days``, held at ``date.min``/``date.max`` instead of overflowing."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
+def local_date(moment: datetime, tz: ZoneInfo) -> date:
+    """The date ``moment`` falls on in ``tz``, held at ``date.min``/``date.max`` when it lies past either end."""
+    try:
+        return moment.astimezone(tz).date()
+    except OverflowError:
+        return date.max if moment.year > 1 else date.min
+
+
 def _days(first: date, last: date) -> Iterator[date]:
-    day = first
+    """Each date from ``first`` to ``last`` inclusive that lies within ``FIRST_DAY`` .. ``LAST_DAY``."""
+    day = max(first, FIRST_DAY)
+    last = min(last, LAST_DAY)
     while day <= last:
         yield day
         day += timedelta(days=1)
@@ -134,8 +161,8 @@ def _days(first: date, last: date) -> Iterator[date]:
 def expand(series: Series, tz: ZoneInfo, start: datetime, end: datetime) -> list[Occurrence]:
     """The series' sessions that overlap ``[start, end)`` (cancelled ones included, flagged), by start time."""
     # A session that began on the local day before ``start`` may still be running (up to 12 hours long).
-    first = max(start.astimezone(tz).date() - timedelta(days=1), series.starts_on)
-    last = end.astimezone(tz).date() + timedelta(days=1)
+    first = max(add_days(local_date(start, tz), -1), series.starts_on)
+    last = add_days(local_date(end, tz), 1)
     if series.ends_on is not None:
         last = min(last, series.ends_on)
     found = []
@@ -150,9 +177,9 @@ def expand(series: Series, tz: ZoneInfo, start: datetime, end: datetime) -> list
 
 def next_held(series: Series, tz: ZoneInfo, after: datetime) -> Occurrence | None:
     """The series' first session that is not cancelled and has not ended by ``after`` (it may be running)."""
-    first = max(after.astimezone(tz).date() - timedelta(days=1), series.starts_on)
+    first = max(add_days(local_date(after, tz), -1), series.starts_on)
     # Each week holds at least one of the series' dates, so past this many days every date left was cancelled.
-    last = first + timedelta(days=7 * (len(series.cancelled) + 2))
+    last = add_days(first, 7 * (len(series.cancelled) + 2))
     if series.ends_on is not None:
         last = min(last, series.ends_on)
     for day in _days(first, last):
@@ -173,18 +200,35 @@ def occurrences(
     return sorted(found, key=lambda o: (o.starts_at, str(o.id)))
 
 
+NEVER = datetime.max.replace(tzinfo=UTC)
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _earlier(moment: datetime, by: timedelta) -> datetime:
+    """``moment - by``, held at the earliest representable instant instead of overflowing."""
+    try:
+        return moment - by
+    except OverflowError:
+        return _EARLIEST
+
+
+def _later(moment: datetime, by: timedelta) -> datetime:
+    """``moment + by``, held at ``NEVER`` instead of overflowing."""
+    try:
+        return moment + by
+    except OverflowError:
+        return NEVER
+
+
 def for_opening(
     series: Iterable[Series], one_offs: Iterable[OneOff], tz: ZoneInfo, at: datetime, early: timedelta
 ) -> Occurrence | None:
     """The session a facilitator opening the room at ``at`` holds: the earliest one not cancelled with
     ``starts_at - early <= at < ends_at``; None when the opening is outside every session."""
-    for occurrence in occurrences(series, one_offs, tz, at, at + early + timedelta(microseconds=1)):
-        if not occurrence.cancelled and occurrence.starts_at - early <= at < occurrence.ends_at:
+    for occurrence in occurrences(series, one_offs, tz, at, _later(at, early + timedelta(microseconds=1))):
+        if not occurrence.cancelled and _earlier(occurrence.starts_at, early) <= at < occurrence.ends_at:
             return occurrence
     return None
-
-
-NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 def next_opening(
@@ -198,7 +242,7 @@ def next_opening(
     upcoming += [one_off(e) for e in one_offs if e.ends_at > at]
     opening = NEVER
     for occurrence in upcoming:
-        opens_at = occurrence.starts_at - opens_before
+        opens_at = _earlier(occurrence.starts_at, opens_before)
         if opens_at <= at:
             return None
         opening = min(opening, opens_at)
@@ -258,7 +302,9 @@ def listing(dated_sessions: Iterable[Occurrence], held: Iterable[Held], start: d
                 )
             )
         else:
-            found.append(_held(row, occurrence.starts_at, occurrence.ends_at, True, occurrence.schedule_id))
+            # At the times it kept when it was held: the series or the group's zone may have changed since.
+            starts_at, ends_at = row.scheduled_start or occurrence.starts_at, row.scheduled_end or occurrence.ends_at
+            found.append(_held(row, starts_at, ends_at, True, occurrence.schedule_id))
     for row in by_id.values():
         starts_at = row.scheduled_start or row.started_at
         ends_at = row.scheduled_end if row.scheduled_start is not None else row.ended_at

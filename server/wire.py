@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
@@ -44,6 +44,27 @@ def _weekdays(value: list[int]) -> list[int]:
     return sorted(set(value))
 
 
+# Schedule dates and one-off times lie within these years: far enough for any program, and far from the calendar's
+# ends, where a session's UTC time would not be representable.
+FIRST_DATE = date(2000, 1, 1)
+LAST_DATE = date(2100, 12, 31)
+_FIRST_INSTANT = datetime(2000, 1, 1, tzinfo=UTC)
+_PAST_LAST_INSTANT = datetime(2101, 1, 1, tzinfo=UTC)
+
+
+def _schedule_date(value: date) -> date:
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise ValueError(f"must be from {FIRST_DATE.isoformat()} to {LAST_DATE.isoformat()}")
+    return value
+
+
+def _session_time(value: datetime) -> datetime:
+    # Compared as instants, never converted: converting 9999-12-31T20:00-05:00 to UTC would overflow.
+    if not _FIRST_INSTANT <= value < _PAST_LAST_INSTANT:
+        raise ValueError("must lie in the years 2000 to 2100 (UTC)")
+    return value
+
+
 def _local_time(value: time) -> time:
     # The group's time zone says where the time is; a time carrying its own offset would contradict it.
     if value.tzinfo is not None:
@@ -60,10 +81,13 @@ GroupName = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_
 NewPassword = Annotated[str, Field(min_length=8, max_length=256)]
 Capacity = Annotated[int, Field(ge=MIN_CAPACITY, le=MAX_CAPACITY)]
 TimeZoneName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_time_zone)]
-Weekdays = Annotated[list[int], Field(min_length=1, max_length=7), AfterValidator(_weekdays)]
+# Up to 14 entries as sent (repeats are folded, so twice every day is still a week), at most 7 once folded.
+Weekdays = Annotated[list[int], Field(min_length=1, max_length=14), AfterValidator(_weekdays)]
 LocalTime = Annotated[time, AfterValidator(_local_time)]
 # A session lasts 5 minutes to 12 hours (the schedules table checks the same).
 DurationMinutes = Annotated[int, Field(ge=5, le=720)]
+ScheduleDate = Annotated[date, AfterValidator(_schedule_date)]
+SessionTime = Annotated[AwareDatetime, AfterValidator(_session_time)]
 
 
 class Body(BaseModel):
@@ -123,22 +147,24 @@ class ScheduleCreate(Body):
     weekdays: Weekdays
     start_time: LocalTime
     duration_minutes: DurationMinutes
-    starts_on: date
-    ends_on: date | None = None
+    starts_on: ScheduleDate
+    ends_on: ScheduleDate | None = None
 
 
 class ScheduleUpdate(Body):
     weekdays: Weekdays | None = None
     start_time: LocalTime | None = None
     duration_minutes: DurationMinutes | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: ScheduleDate | None = None
+    ends_on: ScheduleDate | None = None
 
 
 class CancellationCreate(Body):
-    date: date
+    date: ScheduleDate
 
 
 class ExtraSessionCreate(Body):
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    """A one-off session: instants with an offset, from 2000 to 2100."""
+
+    starts_at: SessionTime
+    ends_at: SessionTime

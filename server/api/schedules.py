@@ -14,7 +14,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit, schedule, schedule_store
+from server import audit, schedule, schedule_overlap, schedule_store
 from server.appkeys import DB
 from server.auth import require_user
 from server.db.models import (
@@ -29,9 +29,10 @@ from server.db.models import (
 )
 from server.errors import ApiError, ErrorCode, conflict, invalid, not_authorized, not_found
 from server.requests import client_address, json_response, path_id, read_body
-from server.schedule import Listed
+from server.schedule import Listed, OneOff, Series
+from server.schedule_overlap import SERIES_REACH, Clash
 from server.time_range import query_range
-from server.wire import CancellationCreate, ExtraSessionCreate, ScheduleCreate, ScheduleUpdate
+from server.wire import FIRST_DATE, LAST_DATE, CancellationCreate, ExtraSessionCreate, ScheduleCreate, ScheduleUpdate
 
 routes = web.RouteTableDef()
 
@@ -116,11 +117,39 @@ async def _cancelled(session: AsyncSession, schedule_ids: list[uuid.UUID]) -> di
 
 
 def _check_dates(starts_on: date, ends_on: date | None) -> None:
+    # A change may leave a date as it was: one stored before dates were bounded must be moved into range with it.
+    for name, value in (("starts_on", starts_on), ("ends_on", ends_on)):
+        if value is not None and not FIRST_DATE <= value <= LAST_DATE:
+            raise invalid(f"Invalid field '{name}': must be from {FIRST_DATE.isoformat()} to {LAST_DATE.isoformat()}.")
     if ends_on is not None and ends_on < starts_on:
         raise invalid("'ends_on' must not be before 'starts_on'.")
 
 
-def _audit(request: web.Request, session: AsyncSession, user: User, action: str, target: Any, **detail: str) -> None:
+def _refuse_overlap(clash: Clash | None, timezone: str, what: str) -> None:
+    """409 naming what ``what`` would overlap and when the overlap first begins (in the group's zone)."""
+    if clash is None:
+        return
+    other = f"series {clash.schedule_id}" if clash.schedule_id is not None else f"one-off {clash.extra_session_id}"
+    local = clash.at.astimezone(schedule.zone(timezone))
+    raise conflict(
+        f"{what} would overlap {other} on {local.date().isoformat()} at {local.strftime('%H:%M')} ({timezone}); "
+        "only one session of a group can be held at a time."
+    )
+
+
+async def _series_clash(session: AsyncSession, group: Group, candidate: Series) -> Clash | None:
+    """Whether ``candidate`` overlaps the group's other series or a one-off near its dates (two or three reads)."""
+    connection = await session.connection()
+    series = await schedule_store.series_of(connection, group.id)
+    start = datetime.combine(candidate.starts_on, datetime.min.time(), UTC) - SERIES_REACH
+    end = None if candidate.ends_on is None else datetime.combine(candidate.ends_on, datetime.min.time(), UTC)
+    one_offs = await schedule_store.one_offs_of(
+        connection, group.id, start, None if end is None else end + SERIES_REACH
+    )
+    return schedule_overlap.series_clash(candidate, series, one_offs, schedule.zone(group.timezone))
+
+
+def _audit(request: web.Request, session: AsyncSession, user: User, action: str, target: Any, **detail: Any) -> None:
     target_type = "extra_session" if action.startswith("extra_session.") else "schedule"
     audit.record(
         session,
@@ -166,8 +195,18 @@ async def create_schedule(request: web.Request) -> web.Response:
     _check_dates(body.starts_on, body.ends_on)
     async with request.app[DB].begin() as session:
         group = await _group(session, user, group_id, manage=True)
-        row = Schedule(
+        candidate = Series(
             id=uuid.uuid4(),
+            group_id=group_id,
+            weekdays=frozenset(body.weekdays),
+            start_time=body.start_time,
+            duration_minutes=body.duration_minutes,
+            starts_on=body.starts_on,
+            ends_on=body.ends_on,
+        )
+        _refuse_overlap(await _series_clash(session, group, candidate), group.timezone, "The series")
+        row = Schedule(
+            id=candidate.id,
             group_id=group_id,
             weekdays=schedule.format_weekdays(body.weekdays),
             start_time=body.start_time,
@@ -201,14 +240,22 @@ async def update_schedule(request: web.Request) -> web.Response:
         starts_on = body.starts_on or row.starts_on
         ends_on = body.ends_on if "ends_on" in body.model_fields_set else row.ends_on
         _check_dates(starts_on, ends_on)
-        if body.weekdays is not None:
-            row.weekdays = schedule.format_weekdays(body.weekdays)
-        if body.start_time is not None:
-            row.start_time = body.start_time
-        if body.duration_minutes is not None:
-            row.duration_minutes = body.duration_minutes
+        # The series as the change leaves it, checked against the others (itself excluded) before anything changes.
+        candidate = Series(
+            id=row.id,
+            group_id=group_id,
+            weekdays=frozenset(body.weekdays) if body.weekdays is not None else schedule.parse_weekdays(row.weekdays),
+            start_time=row.start_time if body.start_time is None else body.start_time,
+            duration_minutes=row.duration_minutes if body.duration_minutes is None else body.duration_minutes,
+            starts_on=starts_on,
+            ends_on=ends_on,
+        )
+        _refuse_overlap(await _series_clash(session, group, candidate), group.timezone, "The series")
+        row.weekdays = schedule.format_weekdays(candidate.weekdays)
+        row.start_time = candidate.start_time
+        row.duration_minutes = candidate.duration_minutes
         row.starts_on, row.ends_on = starts_on, ends_on
-        _audit(request, session, user, "schedule.update", row.id, group_id=str(group_id), fields=",".join(changed))
+        _audit(request, session, user, "schedule.update", row.id, group_id=str(group_id), fields=changed)
         cancelled = await _cancelled(session, [row.id])
     return json_response(schedule_view(row, cancelled[row.id], group.timezone))
 
@@ -300,9 +347,15 @@ async def create_extra_session(request: web.Request) -> web.Response:
     if not schedule.MIN_DURATION <= ends_at - starts_at <= schedule.MAX_DURATION:
         raise invalid("A session lasts from 5 minutes to 12 hours.")
     async with request.app[DB].begin() as session:
-        await _group(session, user, group_id, manage=True)
+        group = await _group(session, user, group_id, manage=True)
+        candidate = OneOff(uuid.uuid4(), group_id, starts_at, ends_at)
+        connection = await session.connection()
+        series = await schedule_store.series_of(connection, group_id)
+        one_offs = await schedule_store.one_offs_of(connection, group_id, starts_at, ends_at)
+        clash = schedule_overlap.one_off_clash(candidate, series, one_offs, schedule.zone(group.timezone))
+        _refuse_overlap(clash, group.timezone, "The one-off session")
         row = ExtraSession(
-            id=uuid.uuid4(),
+            id=candidate.id,
             group_id=group_id,
             starts_at=starts_at,
             ends_at=ends_at,

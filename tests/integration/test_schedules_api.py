@@ -403,6 +403,14 @@ async def test_held_sessions_take_their_dated_places_and_unscheduled_ones_are_li
     assert listed[2]["starts_at"] == "2026-03-10T15:00:00+00:00"  # an unscheduled one: when it started
     assert listed[2]["ends_at"] == "2026-03-10T16:00:00+00:00"
     assert listed[2]["schedule_id"] is None
+    # The series moves to 20:00 later: what was held stays listed at the times it was held for.
+    status, _ = await api.call(
+        "PATCH", f"/api/groups/{team.group_id}/schedules/{created['id']}", admin, {"start_time": "20:00"}
+    )
+    assert status == 200
+    moved = await sessions(api, team.participant, team.group_id, "2026-03-01", "2026-03-16")
+    assert next(s for s in moved if s["id"] == str(first))["starts_at"] == "2026-03-01T23:00:00+00:00"
+    assert march[2]["id"] not in {s["id"] for s in moved}  # its date now starts at 00:00 UTC on the 16th
 
 
 async def test_my_sessions_lists_my_groups_next_and_live_sessions(api: Api, admin: str) -> None:
@@ -496,3 +504,205 @@ async def test_the_store_answers_what_the_room_asks(api: Api, admin: str) -> Non
         assert await schedule_store.participant_gate(connection, group_id, utc(2026, 4, 1), 10) == datetime.max.replace(
             tzinfo=UTC
         )
+
+
+async def test_dates_outside_2000_to_2100_are_refused_naming_the_field(api: Api, admin: str) -> None:
+    team = await people(api, admin)
+    created = await add_series(api, team.facilitator, team.group_id)
+    base = f"/api/groups/{team.group_id}"
+    series = f"{base}/schedules/{created['id']}"
+    refused: list[tuple[str, str, Any, str]] = [
+        ("POST", f"{base}/schedules", {**SUNDAYS_1800, "starts_on": "9999-12-25", "ends_on": None}, "starts_on"),
+        ("POST", f"{base}/schedules", {**SUNDAYS_1800, "starts_on": "1999-12-31"}, "starts_on"),
+        ("POST", f"{base}/schedules", {**SUNDAYS_1800, "starts_on": "0001-01-01"}, "starts_on"),
+        ("POST", f"{base}/schedules", {**SUNDAYS_1800, "ends_on": "2101-01-01"}, "ends_on"),
+        ("PATCH", series, {"starts_on": "9999-12-25", "ends_on": None}, "starts_on"),
+        ("PATCH", series, {"ends_on": "2101-01-06"}, "ends_on"),
+        ("POST", f"{series}/cancellations", {"date": "9999-12-26"}, "date"),
+        (
+            "POST",
+            f"{base}/extra-sessions",
+            {"starts_at": "0001-01-01T00:00:00+05:00", "ends_at": "0001-01-01T01:00:00+05:00"},
+            "starts_at",
+        ),
+        (
+            "POST",
+            f"{base}/extra-sessions",
+            {"starts_at": "9999-12-31T20:00:00-05:00", "ends_at": "9999-12-31T21:00:00-05:00"},
+            "starts_at",
+        ),
+        (
+            "POST",
+            f"{base}/extra-sessions",
+            {"starts_at": "2100-12-31T23:30:00Z", "ends_at": "2101-01-01T00:30:00Z"},
+            "ends_at",
+        ),
+    ]
+    before = await counts(api)
+    for method, path, payload, field in refused:
+        status, body = await api.call(method, path, team.facilitator, payload)
+        assert (status, body["error"]["code"]) == (400, "invalid_request"), (method, path, payload, body)
+        assert f"'{field}'" in body["error"]["message"], body
+    assert await counts(api) == before
+    # The bounds themselves are fine.
+    status, body = await api.call(
+        "POST",
+        f"{base}/schedules",
+        team.facilitator,
+        {**SUNDAYS_1800, "starts_on": "2100-12-01", "ends_on": "2100-12-31"},
+    )
+    assert status == 201, body
+    status, body = await api.call(
+        "POST",
+        f"{base}/extra-sessions",
+        team.facilitator,
+        {"starts_at": "2000-01-01T00:00:00Z", "ends_at": "2000-01-01T01:00:00Z"},
+    )
+    assert status == 201, body
+
+
+async def test_repeated_weekdays_are_folded_up_to_fourteen_entries(api: Api, admin: str) -> None:
+    team = await people(api, admin)
+    base = f"/api/groups/{team.group_id}/schedules"
+    body = {**SUNDAYS_1800, "weekdays": [1, 2, 3, 4, 5, 6, 7, 1]}
+    created = await add_series(api, team.facilitator, team.group_id, body)
+    assert created["weekdays"] == [1, 2, 3, 4, 5, 6, 7]
+    status, updated = await api.call(
+        "PATCH", f"{base}/{created['id']}", team.facilitator, {"weekdays": [7, 6, 5, 4, 3, 2, 1] * 2}
+    )
+    assert (status, updated["weekdays"]) == (200, [1, 2, 3, 4, 5, 6, 7])
+    status, refused = await api.call("PATCH", f"{base}/{created['id']}", team.facilitator, {"weekdays": [1] * 15})
+    assert (status, refused["error"]["code"]) == (400, "invalid_request")
+    assert "'weekdays'" in refused["error"]["message"]
+
+
+async def test_a_row_stored_before_the_bounds_does_not_break_the_room(api: Api, admin: str) -> None:
+    team = await people(api, admin)
+    group_id = uuid.UUID(team.group_id)
+    legacy = uuid.uuid4()
+    async with api.db.begin() as session:
+        for on in ("9999-12-25", "0001-01-01"):
+            session.add(
+                Schedule(
+                    id=legacy if on.startswith("9") else uuid.uuid4(),
+                    group_id=group_id,
+                    weekdays="1,2,3,4,5,6,7",
+                    start_time=datetime(2000, 1, 1, 23, 30).time(),
+                    duration_minutes=720,
+                    starts_on=datetime.fromisoformat(on).date(),
+                    ends_on=None,
+                    created_at=utc(2026, 1, 1),
+                )
+            )
+    engine = api.db.kw["bind"]
+    now = utc(2026, 3, 1, 17)  # noon in New York
+    async with engine.connect() as connection:
+        # The row from year 1 is open-ended: every day 23:30 to 11:30 the next morning, local time.
+        gate = await schedule_store.participant_gate(connection, group_id, now, 10)
+        assert gate == utc(2026, 3, 2, 4, 20)  # 23:30 EST on 1 March, less ten minutes
+        assert await schedule_store.occurrence_for_opening(connection, group_id, now) is None
+        far = utc(9999, 12, 27)
+        assert await schedule_store.participant_gate(connection, group_id, far, 10) == utc(9999, 12, 27, 4, 20)
+        assert await schedule_store.occurrences(connection, group_id, utc(9999, 12, 1), utc(9999, 12, 31))
+    listed = await sessions(api, team.participant, team.group_id, "2026-03-01", "2026-03-03")
+    assert len(listed) == 2
+    # Changing the old row asks for dates in range with the change.
+    path = f"/api/groups/{team.group_id}/schedules/{legacy}"
+    status, body = await api.call("PATCH", path, team.facilitator, {"duration_minutes": 60})
+    assert (status, body["error"]["code"]) == (400, "invalid_request")
+    assert "'starts_on'" in body["error"]["message"]
+    status, body = await api.call("DELETE", path, team.facilitator)
+    assert status == 204
+
+
+async def test_overlapping_series_and_one_offs_are_refused_with_nothing_stored(api: Api, admin: str) -> None:
+    team = await people(api, admin)
+    base = f"/api/groups/{team.group_id}"
+    first = await add_series(api, team.facilitator, team.group_id)  # Sundays 18:00-19:30, 1 March to 8 November
+    later_start = {**SUNDAYS_1800, "start_time": "18:30", "starts_on": "2026-02-01", "ends_on": "2026-03-31"}
+    one_off_1815 = {"starts_at": "2026-03-01T18:15:00-05:00", "ends_at": "2026-03-01T19:15:00-05:00"}
+    before = await counts(api)
+    status, body = await api.call("POST", f"{base}/schedules", team.facilitator, later_start)
+    assert (status, body["error"]["code"]) == (409, "conflict"), body
+    assert first["id"] in body["error"]["message"]
+    assert "2026-03-01 at 18:30 (America/New_York)" in body["error"]["message"]
+    status, body = await api.call("POST", f"{base}/extra-sessions", admin, one_off_1815)
+    assert (status, body["error"]["code"]) == (409, "conflict"), body
+    assert first["id"] in body["error"]["message"]
+    assert "2026-03-01 at 18:15" in body["error"]["message"]
+    assert await counts(api) == before
+
+    # Right after the series' session is fine; a one-off overlapping that one-off is not.
+    status, after = await api.call(
+        "POST",
+        f"{base}/extra-sessions",
+        team.facilitator,
+        {"starts_at": "2026-03-01T19:30:00-05:00", "ends_at": "2026-03-01T20:30:00-05:00"},
+    )
+    assert status == 201, after
+    before = await counts(api)
+    status, body = await api.call(
+        "POST",
+        f"{base}/extra-sessions",
+        team.facilitator,
+        {"starts_at": "2026-03-02T01:00:00Z", "ends_at": "2026-03-02T02:00:00Z"},
+    )
+    assert (status, body["error"]["code"]) == (409, "conflict"), body
+    assert f"one-off {after['id']}" in body["error"]["message"]
+    # A series that would meet that one-off (Sundays 19:30) is refused too, naming it.
+    status, body = await api.call(
+        "POST", f"{base}/schedules", team.facilitator, {**SUNDAYS_1800, "start_time": "19:30"}
+    )
+    assert (status, body["error"]["code"]) == (409, "conflict"), body
+    assert after["id"] in body["error"]["message"]
+    # Saturday 23:00 for two hours runs into a Sunday 00:30 series.
+    await add_series(
+        api,
+        team.facilitator,
+        team.group_id,
+        {**SUNDAYS_1800, "weekdays": [6], "start_time": "23:00", "duration_minutes": 120},
+    )
+    before = await counts(api)
+    status, body = await api.call(
+        "POST", f"{base}/schedules", team.facilitator, {**SUNDAYS_1800, "start_time": "00:30", "duration_minutes": 30}
+    )
+    assert (status, body["error"]["code"]) == (409, "conflict"), body
+    assert "on 2026-03-08 at 00:30" in body["error"]["message"]
+    assert await counts(api) == before
+
+    # The same weekday and time on dates that never meet is fine.
+    winter = await add_series(
+        api, team.facilitator, team.group_id, {**SUNDAYS_1800, "starts_on": "2026-11-15", "ends_on": None}
+    )
+
+    # A change that keeps the times does not meet itself; one that moves into another series is refused.
+    status, body = await api.call(
+        "PATCH", f"{base}/schedules/{first['id']}", team.facilitator, {"duration_minutes": 90}
+    )
+    assert status == 200, body
+    before = await counts(api)
+    status, body = await api.call(
+        "PATCH",
+        f"{base}/schedules/{winter['id']}",
+        team.facilitator,
+        {"starts_on": "2026-11-01", "start_time": "19:00"},
+    )
+    assert (status, body["error"]["code"]) == (409, "conflict"), body
+    assert first["id"] in body["error"]["message"]
+    assert "2026-11-01 at 19:00" in body["error"]["message"]
+    status, shown = await api.call("GET", f"{base}/schedules", team.facilitator)
+    assert next(s for s in shown["schedules"] if s["id"] == winter["id"]) == winter
+    assert await counts(api) == before
+    # Cancelled dates still count: they can be restored.
+    status, _ = await api.call(
+        "POST", f"{base}/schedules/{first['id']}/cancellations", team.facilitator, {"date": "2026-11-08"}
+    )
+    assert status == 201
+    status, body = await api.call(
+        "PATCH", f"{base}/schedules/{winter['id']}", team.facilitator, {"starts_on": "2026-11-08"}
+    )
+    assert (status, body["error"]["code"]) == (409, "conflict"), body
+
+    trail = await audited(api)
+    updates = [detail for action, _, detail in trail if action == "schedule.update"]
+    assert updates == [{"group_id": team.group_id, "fields": ["duration_minutes"]}]
