@@ -303,8 +303,8 @@ def listing(dated_sessions: Iterable[Occurrence], held: Iterable[Held], start: d
             )
         else:
             # At the times it kept when it was held: the series or the group's zone may have changed since.
-            starts_at, ends_at = row.scheduled_start or occurrence.starts_at, row.scheduled_end or occurrence.ends_at
-            found.append(_held(row, starts_at, ends_at, True, occurrence.schedule_id))
+            kept_start, kept_end = row.scheduled_start or occurrence.starts_at, row.scheduled_end or occurrence.ends_at
+            found.append(_held(row, kept_start, kept_end, True, occurrence.schedule_id))
     for row in by_id.values():
         starts_at = row.scheduled_start or row.started_at
         ends_at = row.scheduled_end if row.scheduled_start is not None else row.ended_at
