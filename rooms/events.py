@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rooms.model import GroupSettings, LeaveReason, MediaKind, Member, Waiting
 
@@ -36,6 +36,9 @@ class MemberUpdated:
     """A member's fields changed: media flags, hand, connection, or the connection holding their place."""
 
     member: Member
+    # Whether their camera or connection may have changed: what attendance records (a hand or a microphone does
+    # not). A note for the records, not part of what happened: events compare without it.
+    recorded: bool = field(default=True, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

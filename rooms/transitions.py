@@ -221,7 +221,7 @@ def mute(room: Room | None, actor: Person, user_id: str, kind: MediaKind) -> Res
     room = _moderated(room, actor)
     target = permissions.target_member(room, user_id)
     muted = target.with_media(kind, False, actor.user_id)
-    return room.with_member(muted), [Muted(user_id, kind, actor.user_id), MemberUpdated(muted)]
+    return room.with_member(muted), [Muted(user_id, kind, actor.user_id), MemberUpdated(muted, kind is MediaKind.VIDEO)]
 
 
 def request_unmute(room: Room | None, actor: Person, user_id: str, kind: MediaKind) -> Result:
@@ -229,7 +229,7 @@ def request_unmute(room: Room | None, actor: Person, user_id: str, kind: MediaKi
     room = _moderated(room, actor)
     target = permissions.target_member(room, user_id)
     allowed = target.with_media(kind, target.audio if kind is MediaKind.AUDIO else target.video, None)
-    return room.with_member(allowed), [UnmuteRequested(user_id, kind, actor.user_id), MemberUpdated(allowed)]
+    return room.with_member(allowed), [UnmuteRequested(user_id, kind, actor.user_id), MemberUpdated(allowed, False)]
 
 
 def set_media(room: Room | None, user_id: str, kind: MediaKind, on: bool) -> Result:
@@ -241,7 +241,7 @@ def set_media(room: Room | None, user_id: str, kind: MediaKind, on: bool) -> Res
     changed = member.with_media(kind, on, None if on else member.muted_by(kind))
     if changed == member:
         return room, []
-    return room.with_member(changed), [MemberUpdated(changed)]
+    return room.with_member(changed), [MemberUpdated(changed, kind is MediaKind.VIDEO)]
 
 
 def remove(room: Room | None, actor: Person, user_id: str, now: float) -> Result:
@@ -327,7 +327,7 @@ def raise_hand(room: Room | None, user_id: str) -> Result:
     if user_id in room.hands:
         return room, []
     room = replace(room, hands=(*room.hands, user_id))
-    return room, [HandQueueChanged(room.hands), MemberUpdated(member)]
+    return room, [HandQueueChanged(room.hands), MemberUpdated(member, False)]
 
 
 def lower_hand(room: Room | None, actor: Person, user_id: str | None = None) -> Result:
@@ -342,7 +342,7 @@ def lower_hand(room: Room | None, actor: Person, user_id: str | None = None) -> 
     if target_id not in room.hands:
         return room, []
     room = replace(room, hands=tuple(h for h in room.hands if h != target_id))
-    return room, [HandQueueChanged(room.hands), MemberUpdated(target)]
+    return room, [HandQueueChanged(room.hands), MemberUpdated(target, False)]
 
 
 def _room(room: Room | None) -> Room:

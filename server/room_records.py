@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 # A camera and connection mark's row, as a SELECT of literals: session, user, at, video, connected.
 MarkRow = Select[uuid.UUID, uuid.UUID, datetime, bool, bool]
 
-DURABLE = SessionOpened | SessionClosed | MemberJoined | MemberLeft | MemberUpdated | MemberResumed
+DURABLE = SessionOpened | SessionClosed | MemberJoined | MemberLeft | MemberResumed
 
 
 def _at(timestamp: float) -> datetime:
@@ -131,7 +131,8 @@ class DatabaseRoomRecords:
     async def record(
         self, group_id: str, events: list[Event], audit: AuditNote | None = None, room: Room | None = None
     ) -> None:
-        durable = any(isinstance(e, DURABLE) for e in events)
+        # A raised hand or a microphone changes nothing attendance keeps: no transaction for it.
+        durable = any(isinstance(e, DURABLE) or (isinstance(e, MemberUpdated) and e.recorded) for e in events)
         if not durable and audit is None:
             return
         group = uuid.UUID(group_id)
@@ -195,7 +196,7 @@ class DatabaseRoomRecords:
                         columns = ["session_id", "user_id", "role", "joined_at", "admitted_by", "waited_since"]
                         await connection.execute(insert(Attendance).from_select(columns, stay))
                         marks.append(_member_mark(current, member, member.joined_at))
-                    case MemberUpdated(member=member) if current is not None:
+                    case MemberUpdated(member=member, recorded=True) if current is not None:
                         at = member.disconnected_at if not member.connected and member.disconnected_at else time.time()
                         marks.append(_member_mark(current, member, at))
                     case MemberResumed(member=member) if current is not None:
