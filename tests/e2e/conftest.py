@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -22,7 +23,9 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
+ROOT = Path(__file__).resolve().parents[2]
+# HAVEN_TEST_WEB_DIR names another build of the client (``HAVEN_WEB_OUT=<dir> npm run build``); dist/ by default.
+WEB_DIST = Path(os.environ.get("HAVEN_TEST_WEB_DIR") or ROOT / "web" / "dist")
 
 
 @pytest.fixture

@@ -7,6 +7,9 @@ import * as groups from "./views/groups.js";
 import * as room from "./views/room.js";
 import * as contacts from "./views/contacts.js";
 import * as sessionPage from "./views/session-page.js";
+import * as messages from "./views/messages.js";
+import * as admin from "./views/admin.js";
+import { setPageTitle } from "./attention.js";
 import { createCallLine } from "./calls/line.js";
 import { mountCallPanel } from "./calls/panel.js";
 import { isUp } from "./calls/state.js";
@@ -16,6 +19,8 @@ const routes = {
   "#/signin": signin,
   "#/groups": groups,
   "#/contacts": contacts,
+  "#/messages": messages,
+  "#/admin": admin,
 };
 
 // Routes with a parameter: "#/room/<group id>" (group ids are UUIDs); "#/room/<group id>/checkin" asks for a
@@ -25,6 +30,10 @@ const paramRoutes = [
   { pattern: new RegExp(`^#/room/${UUID}$`), page: room, params: (m) => ({ roomId: m[1].toLowerCase() }) },
   { pattern: new RegExp(`^#/room/${UUID}/checkin$`), page: room,
     params: (m) => ({ roomId: m[1].toLowerCase(), checkinFirst: true }) },
+  // "#/messages/<user id>": the direct conversation with that person.
+  { pattern: new RegExp(`^#/messages/${UUID}$`), page: messages, params: (m) => ({ userId: m[1].toLowerCase() }) },
+  // "#/admin/<section>": users, groups, pairings or audit.
+  { pattern: /^#\/admin\/(users|groups|pairings|audit)$/, page: admin, params: (m) => ({ section: m[1] }) },
   { pattern: new RegExp(`^#/group/${UUID}/sessions(?:/${UUID})?$`), page: sessionPage,
     params: (m) => ({ groupId: m[1].toLowerCase(), sessionId: m[2] ? m[2].toLowerCase() : null }) },
 ];
@@ -73,8 +82,8 @@ function setMe(user) {
   else line.stop();
 }
 
-// Mentors have calls rather than groups, so their home is the calls page.
-const homeOf = (user) => (user?.role === "mentor" ? "#/contacts" : "#/groups");
+// Mentors have calls rather than groups, so their home is the calls page; administrators run the program console.
+const homeOf = (user) => (user?.role === "mentor" ? "#/contacts" : user?.role === "admin" ? "#/admin" : "#/groups");
 
 function markCurrentLink(hash) {
   for (const link of nav.querySelectorAll("a")) {
@@ -127,7 +136,7 @@ async function route() {
   current?.abort();
   current = new AbortController();
   const { signal } = current;
-  document.title = `${page.title} · Haven`;
+  setPageTitle(`${page.title} · Haven`);
   markCurrentLink(location.hash);
 
   if (page.requiresAuth && !me) {
