@@ -19,6 +19,9 @@ const MAX_EARLY_SIGNALS = 200;
 // The call in progress, so that a reload in the middle of it resumes it (the tab's own storage, like the token).
 const CALL_KEY = "haven.call";
 const CALL_EVENTS = ["incoming", "accepted", "declined", "ended", "reconnecting", "resumed"];
+// Events of the same connection that other parts of the client follow through line.on() (direct messages);
+// "connect" tells them the connection (re)opened, so they read again what they may have missed.
+const RELAYED_EVENTS = ["chat:message", "chat:read", "chat:typing", "chat:deleted"];
 
 function byName(a, b) {
   return String(a.display_name).localeCompare(String(b.display_name)) || String(a.user_id).localeCompare(b.user_id);
@@ -61,6 +64,10 @@ export function createCallLine() {
   let retryTimer = null;
   let paused = false;
   const listeners = new Set();
+  const relays = new Map(); // event name -> Set of handlers (line.on)
+  const relay = (name, data) => {
+    for (const fn of [...(relays.get(name) || [])]) fn(data);
+  };
 
   function notify() {
     for (const listener of [...listeners]) listener();
@@ -239,7 +246,9 @@ export function createCallLine() {
     mine.on("connect", () => {
       dispatch({ type: "connection_back" });
       loadContacts(); // statuses may have changed while we were away: events are delivered at most once
+      relay("connect", null);
     });
+    for (const name of RELAYED_EVENTS) mine.on(name, (data) => relay(name, data));
     mine.on("disconnect", (reason) => {
       if (reason === "io client disconnect") return;
       dispatch({ type: "connection_lost" });
@@ -358,6 +367,19 @@ export function createCallLine() {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    // Whether the line's connection is open now (it is closed while this tab is in a group room).
+    get connected() {
+      return Boolean(socket?.connected);
+    },
+    // fn(data) for each `event` (one of RELAYED_EVENTS, or "connect"); returns the function that stops it.
+    on(event, fn) {
+      if (!relays.has(event)) relays.set(event, new Set());
+      relays.get(event).add(fn);
+      return () => relays.get(event)?.delete(fn);
+    },
+    // A request on the line's connection (acknowledged; `busy` is retried): {ok: false, error: {code: "offline"}}
+    // while it is closed.
+    request: (event, payload) => request(event, payload),
     start,
     stop,
     setPaused,
