@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rooms.events import Event, MemberLeft, RoomEnded, SettingsChanged
-from rooms.model import GroupSettings, LeaveReason, Room
+from rooms.events import Event, MemberLeft, MemberUpdated, RoomEnded, SettingsChanged
+from rooms.model import GroupSettings, LeaveReason, Role, Room
 from rooms.transitions import Result, admit_waiting, settled, take_out
 
 
@@ -39,6 +39,13 @@ def apply_settings(room: Room | None, settings: GroupSettings, now: float) -> Re
     lobby_opened = room.settings.lobby_enabled and not settings.lobby_enabled
     room = replace(room, settings=settings)
     events: list[Event] = [SettingsChanged(settings)]
+    if not settings.screen_share_allowed:
+        # Participants sharing their screen stop when the group stops allowing it (their clients put the camera back).
+        for member in room.members:
+            if member.screen and member.role is not Role.FACILITATOR:
+                stopped = replace(member, screen=False)
+                room = room.with_member(stopped)
+                events.append(MemberUpdated(stopped, False))
     if lobby_opened:
         room = admit_waiting(room, None, now, events)
     return room, events

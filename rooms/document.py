@@ -23,6 +23,7 @@ def _member(member: Member) -> dict[str, Any]:
         "video_muted_by": member.video_muted_by,
         "connected": member.connected,
         "disconnected_at": member.disconnected_at,
+        "screen": member.screen,
     }
 
 
@@ -45,6 +46,7 @@ def to_document(room: Room) -> dict[str, Any]:
             "capacity": room.settings.capacity,
             "lobby_enabled": room.settings.lobby_enabled,
             "self_unmute_allowed": room.settings.self_unmute_allowed,
+            "screen_share_allowed": room.settings.screen_share_allowed,
         },
         "members": [_member(m) for m in room.members],
         "lobby": [_waiting(w) for w in room.lobby],
@@ -63,7 +65,12 @@ def from_document(document: dict[str, Any]) -> Room:
     settings = document["settings"]
     return Room(
         room_id=document["room_id"],
-        settings=GroupSettings(settings["capacity"], settings["lobby_enabled"], settings["self_unmute_allowed"]),
+        settings=GroupSettings(
+            settings["capacity"],
+            settings["lobby_enabled"],
+            settings["self_unmute_allowed"],
+            bool(settings.get("screen_share_allowed", False)),
+        ),
         members=tuple(Member(**{**m, "role": Role(m["role"])}) for m in document["members"]),
         lobby=tuple(Waiting(**w) for w in document["lobby"]),
         hands=tuple(document["hands"]),

@@ -42,6 +42,8 @@ class GroupSettings:
     capacity: int
     lobby_enabled: bool = True
     self_unmute_allowed: bool = True
+    # Whether participants may share their screen (facilitators always may: a worksheet, a slide).
+    screen_share_allowed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,8 @@ class Member:
     video_muted_by: str | None = None
     connected: bool = True
     disconnected_at: float | None = None
+    # True while the member's video is their shared screen instead of their camera.
+    screen: bool = False
 
     def muted_by(self, kind: MediaKind) -> str | None:
         return self.audio_muted_by if kind is MediaKind.AUDIO else self.video_muted_by

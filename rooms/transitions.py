@@ -221,6 +221,8 @@ def mute(room: Room | None, actor: Person, user_id: str, kind: MediaKind) -> Res
     room = _moderated(room, actor)
     target = permissions.target_member(room, user_id)
     muted = target.with_media(kind, False, actor.user_id)
+    if kind is MediaKind.VIDEO:
+        muted = replace(muted, screen=False)  # the shared screen travels as the video: it ends with it
     return room.with_member(muted), [Muted(user_id, kind, actor.user_id), MemberUpdated(muted, kind is MediaKind.VIDEO)]
 
 
@@ -242,6 +244,21 @@ def set_media(room: Room | None, user_id: str, kind: MediaKind, on: bool) -> Res
     if changed == member:
         return room, []
     return room.with_member(changed), [MemberUpdated(changed, kind is MediaKind.VIDEO)]
+
+
+def share_screen(room: Room | None, user_id: str, sharing: bool) -> Result:
+    """A member starts or stops showing their screen as their video. Facilitators always may; participants only
+    where the group allows it. Stopping is always allowed."""
+    room = _room(room)
+    member = permissions.require_member(room, user_id)
+    if sharing and member.role is not Role.FACILITATOR and not room.settings.screen_share_allowed:
+        raise NotAuthorized("This group does not let participants share their screen.")
+    if sharing and member.video_muted_by is not None:
+        raise NotAuthorized("A facilitator turned your video off; they can ask you to turn it back on.")
+    if member.screen == sharing:
+        return room, []
+    changed = replace(member, screen=sharing)
+    return room.with_member(changed), [MemberUpdated(changed, False)]
 
 
 def remove(room: Room | None, actor: Person, user_id: str, now: float) -> Result:

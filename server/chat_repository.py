@@ -310,11 +310,13 @@ class DatabaseChatRepository:
             )
             return _view(message, key, None)
 
-    async def mark_read(self, user_id: str, key: str, seq: int) -> None:
+    async def mark_read(self, user_id: str, key: str, seq: int) -> int | None:
+        """Moves the reader's mark forward to ``seq`` (at most the conversation's last); returns the new mark when it
+        moved, None when it did not (an older or repeated mark, or no such conversation)."""
         async with self.db.begin() as session:
             conversation = await session.scalar(select(Conversation).where(Conversation.key == key))
             if conversation is None:
-                return
+                return None
             seq = min(seq, conversation.last_seq)
             reader = uuid.UUID(user_id)
             current = await session.get(ConversationRead, (reader, conversation.id), with_for_update=True)
@@ -323,6 +325,9 @@ class DatabaseChatRepository:
                 session.add(
                     ConversationRead(user_id=reader, conversation_id=conversation.id, last_read_seq=seq, updated_at=now)
                 )
-            elif seq > current.last_read_seq:
+                return seq
+            if seq > current.last_read_seq:
                 current.last_read_seq = seq
                 current.updated_at = now
+                return seq
+            return None

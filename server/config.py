@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -94,6 +95,8 @@ class Settings:
     forward_video_limit: int | None = None
     # Server processes ``haven serve`` runs on the one port (server/workers.py); each is a node of its own.
     workers: int = 1
+    # The program's help and crisis line, shown to everyone (signed in or not) by the web client; None: none.
+    help_text: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -153,6 +156,21 @@ def _ice_policy(env: Mapping[str, str], relay_possible: bool) -> str:
     if policy == "relay" and not relay_possible:
         raise ConfigError(f"{name}=relay needs HAVEN_TURN_URLS and HAVEN_TURN_SECRET")
     return policy
+
+
+HELP_TEXT_MAX = 2000
+
+
+def _help_text(value: str | None) -> str | None:
+    """``HAVEN_HELP_TEXT``: plain text of up to 2,000 characters; line breaks and tabs are its only controls."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if len(text) > HELP_TEXT_MAX:
+        raise ConfigError(f"HAVEN_HELP_TEXT must be at most {HELP_TEXT_MAX} characters")
+    if any(unicodedata.category(ch).startswith("C") and ch not in "\n\t" for ch in text.replace("\r\n", "\n")):
+        raise ConfigError("HAVEN_HELP_TEXT must be plain text: no control characters but line breaks")
+    return text.replace("\r\n", "\n")
 
 
 def _stored_secret(data_dir: Path) -> str:
@@ -261,6 +279,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         media_public_address=env.get("HAVEN_MEDIA_PUBLIC_ADDRESS") or None,
         forward_video_limit=_int(env, "HAVEN_FORWARD_VIDEO_LIMIT", 0, 0, 100) or None,
         workers=_int(env, "HAVEN_WORKERS", 1, 1, 64),
+        help_text=_help_text(env.get("HAVEN_HELP_TEXT")),
     )
 
 

@@ -94,7 +94,13 @@ class DatabaseGroups:
         if group_uuid is None or user_uuid is None:
             return None
         query = (
-            select(GroupMembership.role, Group.capacity, Group.lobby_enabled, Group.self_unmute_allowed)
+            select(
+                GroupMembership.role,
+                Group.capacity,
+                Group.lobby_enabled,
+                Group.self_unmute_allowed,
+                Group.screen_share_allowed,
+            )
             .join(Group, Group.id == GroupMembership.group_id)
             .where(
                 GroupMembership.group_id == group_uuid,
@@ -112,7 +118,12 @@ class DatabaseGroups:
                 exists().where(Schedule.group_id == Group.id), exists().where(ExtraSession.group_id == Group.id)
             )
             query = (
-                query.add_columns(GroupAgreement.version, GroupAgreement.text, Consent.id, scheduled)
+                query.add_columns(
+                    GroupAgreement.version.label("agreement_version"),
+                    GroupAgreement.text.label("agreement_text"),
+                    Consent.id.label("consent_id"),
+                    scheduled.label("scheduled"),
+                )
                 .outerjoin(GroupAgreement, and_(GroupAgreement.group_id == Group.id, GroupAgreement.version == latest))
                 .outerjoin(
                     Consent,
@@ -127,7 +138,8 @@ class DatabaseGroups:
             row = (await connection.execute(query)).first()
             if row is None:
                 return None
-            role, settings = Role(row[0]), GroupSettings(row[1], row[2], row[3])
+            settings = GroupSettings(row.capacity, row.lobby_enabled, row.self_unmute_allowed, row.screen_share_allowed)
+            role = Role(row.role)
             if joining_at is None:
                 return Enrolment(role, settings)
             return await self._entering(connection, group_uuid, role, settings, row, joining_at)
@@ -144,7 +156,8 @@ class DatabaseGroups:
         """What entering at ``joining_at`` needs: a participant's unaccepted agreement (asked before anything
         else) and whether the group is scheduled; the session id a facilitator's entry opens."""
         at = datetime.fromtimestamp(joining_at, UTC)
-        version, text, consent, scheduled = row[4], row[5], row[6], bool(row[7])
+        version, text, consent = row.agreement_version, row.agreement_text, row.consent_id
+        scheduled = bool(row.scheduled)
         if role is Role.PARTICIPANT:
             if version is not None and consent is None:
                 return Enrolment(role, settings, agreement=Agreement(version, text))
@@ -178,14 +191,20 @@ class DatabaseGroups:
         async with self.reader.connect() as connection:
             group = (
                 await connection.execute(
-                    select(Group.capacity, Group.lobby_enabled, Group.self_unmute_allowed, Group.archived_at).where(
-                        Group.id == group_uuid
-                    )
+                    select(
+                        Group.capacity,
+                        Group.lobby_enabled,
+                        Group.self_unmute_allowed,
+                        Group.screen_share_allowed,
+                        Group.archived_at,
+                    ).where(Group.id == group_uuid)
                 )
             ).first()
         if group is None:
             return None
-        settings = GroupSettings(group.capacity, group.lobby_enabled, group.self_unmute_allowed)
+        settings = GroupSettings(
+            group.capacity, group.lobby_enabled, group.self_unmute_allowed, group.screen_share_allowed
+        )
         return GroupState(settings, group.archived_at is not None)
 
     async def set_lobby_enabled(self, group_id: str, enabled: bool) -> None:

@@ -28,7 +28,7 @@ _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
-    "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(), geolocation=()",
+    "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(self), geolocation=()",
     "Content-Security-Policy": (
         "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; "
         "media-src 'self' blob:; style-src 'self'; script-src 'self'; object-src 'none'; "

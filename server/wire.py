@@ -118,6 +118,7 @@ class GroupCreate(Body):
     capacity: Capacity
     lobby_enabled: bool = True
     self_unmute_allowed: bool = True
+    screen_share_allowed: bool = False
     timezone: TimeZoneName = "UTC"
 
 
@@ -126,6 +127,7 @@ class GroupUpdate(Body):
     capacity: Capacity | None = None
     lobby_enabled: bool | None = None
     self_unmute_allowed: bool | None = None
+    screen_share_allowed: bool | None = None
     archived: bool | None = None
     timezone: TimeZoneName | None = None
 

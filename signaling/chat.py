@@ -297,8 +297,13 @@ class Chat:
         return ok()
 
     async def read(self, conn: LocalConnection, body: wire.ChatRead) -> Ack:
-        """How far the reader has read; allowed to those who may read the conversation's history."""
-        conversation = conversation_of(body.conversation, conn.account.user_id)
+        """How far the reader has read; allowed to those who may read the conversation's history. A mark that moved
+        is told to the reader's other connections, so unread counts clear on every device."""
+        me = conn.account.user_id
+        conversation = conversation_of(body.conversation, me)
         await self._may_read(conn, conversation)
-        await self.repository.mark_read(conn.account.user_id, conversation.key, body.seq)
+        moved = await self.repository.mark_read(me, conversation.key, body.seq)
+        if moved is not None:
+            name = conversation.named_for(me)
+            await self.sio.emit("chat:read", {"conversation": name, "seq": moved}, to=f"u:{me}", skip_sid=conn.sid)
         return ok()

@@ -410,6 +410,13 @@ class GroupRooms:
         )
         return ok()
 
+    async def share_screen(self, conn: LocalConnection, body: wire.ScreenBody) -> Ack:
+        room_id, sharing = str(body.room_id), body.sharing
+        await self._apply(
+            room_id, lambda r: transitions.share_screen(r, conn.account.user_id, sharing), origin=conn.sid
+        )
+        return ok()
+
     async def raise_hand(self, conn: LocalConnection, body: wire.RoomRef) -> Ack:
         room_id = str(body.room_id)
         await self._apply(room_id, lambda r: transitions.raise_hand(r, conn.account.user_id), origin=conn.sid)

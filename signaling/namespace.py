@@ -130,6 +130,7 @@ class HavenNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "room:lobby": (wire.LobbyBody, rooms.set_lobby),
             "room:end": (wire.RoomRef, rooms.end),
             "room:media": (wire.MediaBody, rooms.set_media),
+            "room:screen": (wire.ScreenBody, rooms.share_screen),
             "hand:raise": (wire.RoomRef, rooms.raise_hand),
             "hand:lower": (wire.LowerHand, rooms.lower_hand),
             "rtc:signal": (wire.RtcSignal, self._signal),

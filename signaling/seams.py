@@ -257,7 +257,7 @@ class ChatRepository(Protocol):
     async def erase(self, key: str, message_id: str, by: str) -> StoredMessage | None:
         """Erase the body, keep a tombstone, audit it; None if there is no such message."""
 
-    async def mark_read(self, user_id: str, key: str, seq: int) -> None: ...
+    async def mark_read(self, user_id: str, key: str, seq: int) -> int | None: ...
 
 
 # (room id, a member's peer id or "room" for every member, event, data): how the forwarder speaks to members.

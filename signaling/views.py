@@ -19,6 +19,7 @@ def participant(member: Member, hands: tuple[str, ...]) -> dict[str, Any]:
         "hand": member.user_id in hands,
         "peer_id": member.peer_id,
         "connected": member.connected,
+        "screen": member.screen,
         # True while a facilitator's mute stands and the member may not lift it themselves.
         "muted": {
             "audio": member.audio_muted_by is not None,
@@ -32,6 +33,7 @@ def settings(values: GroupSettings) -> dict[str, Any]:
         "lobby_enabled": values.lobby_enabled,
         "capacity": values.capacity,
         "self_unmute_allowed": values.self_unmute_allowed,
+        "screen_share_allowed": values.screen_share_allowed,
     }
 
 
@@ -51,6 +53,7 @@ def room_view(room: Room, for_role: Role) -> dict[str, Any]:
         "participants": [participant(m, room.hands) for m in room.members],
         "locked": room.locked,
         "lobby_enabled": room.settings.lobby_enabled,
+        "screen_share_allowed": room.settings.screen_share_allowed,
         "hands": list(room.hands),
         "session_id": room.session_id,
     }

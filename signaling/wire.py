@@ -46,6 +46,10 @@ class MediaBody(RoomRef):
     enabled: bool
 
 
+class ScreenBody(RoomRef):
+    sharing: bool
+
+
 class LowerHand(RoomRef):
     user_id: uuid.UUID | None = None
 

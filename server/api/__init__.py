@@ -13,6 +13,7 @@ from server.api import (
     contacts,
     conversations,
     groups,
+    help,
     login,
     me,
     pairings,
@@ -24,6 +25,7 @@ from server.api import (
 
 def add_routes(app: web.Application) -> None:
     for module in (
+        help,
         login,
         refresh,
         me,

@@ -1,4 +1,6 @@
-"""``GET /api/conversations``: the signed-in person's conversations with their unread counts."""
+"""``GET /api/conversations``: the signed-in person's conversations with their unread counts, and a direct
+conversation with everyone they may message now (a paired mentor or mentee; a facilitator of one of their groups;
+a member of a group they facilitate), whether or not anything was said yet."""
 
 from __future__ import annotations
 
@@ -8,10 +10,11 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from server.appkeys import DB
 from server.auth import require_user
-from server.db.models import ChatMessage, Conversation, ConversationRead, Group, GroupMembership, User
+from server.db.models import ChatMessage, Conversation, ConversationRead, Group, GroupMembership, Pairing, User
 from server.requests import json_response
 
 routes = web.RouteTableDef()
@@ -34,6 +37,43 @@ async def _unread(session: AsyncSession, conversation_id: uuid.UUID, reader: uui
         )
     )
     return int(count or 0)
+
+
+async def _reachable(session: AsyncSession, me: uuid.UUID) -> dict[str, tuple[str, str]]:
+    """Everyone ``me`` may message now, as user id -> (display name, what they are to ``me``): a pairing first, then
+    a group they share with ``me`` as its facilitator (``facilitator``) or ``me``'s group member (``group_member``)."""
+    found: dict[str, tuple[str, str]] = {}
+    pairings = await session.execute(
+        select(Pairing.mentor_id, Pairing.mentee_id).where(
+            Pairing.active.is_(True), or_(Pairing.mentor_id == me, Pairing.mentee_id == me)
+        )
+    )
+    relation: dict[uuid.UUID, str] = {}
+    for mentor_id, mentee_id in pairings.all():
+        if mentor_id == me:
+            relation.setdefault(mentee_id, "mentee")
+        else:
+            relation.setdefault(mentor_id, "mentor")
+    mine = aliased(GroupMembership)
+    theirs = aliased(GroupMembership)
+    shared = await session.execute(
+        select(theirs.user_id, mine.role, theirs.role)
+        .join(theirs, theirs.group_id == mine.group_id)
+        .join(Group, Group.id == mine.group_id)
+        .where(mine.user_id == me, theirs.user_id != me, Group.archived_at.is_(None))
+    )
+    for other, my_role, their_role in shared.all():
+        if their_role == "facilitator":
+            relation.setdefault(other, "facilitator")
+        elif my_role == "facilitator":
+            relation.setdefault(other, "group_member")
+    if relation:
+        people = await session.execute(
+            select(User.id, User.display_name).where(User.id.in_(relation), User.disabled_at.is_(None))
+        )
+        for user_id, name in people.all():
+            found[str(user_id)] = (name, relation[user_id])
+    return found
 
 
 @routes.get("/api/conversations")
@@ -68,17 +108,33 @@ async def list_conversations(request: web.Request) -> web.Response:
                 Conversation.kind == "dm", Conversation.key.contains(me)
             )
         )
+        reachable = await _reachable(session, user.id)
         for conversation_id, key, last_seq in direct.all():
             low, high = key.split(":")[1:]
             other = high if low == me else low
-            other_user = await session.get(User, uuid.UUID(other))
+            link = reachable.pop(other, None)
+            other_user = None if link is not None else await session.get(User, uuid.UUID(other))
             entries.append(
                 {
                     "conversation": f"dm:{other}",
                     "kind": "dm",
-                    "title": other_user.display_name if other_user else None,
+                    "title": link[0] if link is not None else other_user.display_name if other_user else None,
                     "last_seq": last_seq,
                     "unread": await _unread(session, conversation_id, user.id),
+                    "may_send": link is not None,
+                    "relationship": link[1] if link is not None else None,
+                }
+            )
+        for other, (name, relationship) in sorted(reachable.items(), key=lambda item: (item[1][0], item[0])):
+            entries.append(
+                {
+                    "conversation": f"dm:{other}",
+                    "kind": "dm",
+                    "title": name,
+                    "last_seq": 0,
+                    "unread": 0,
+                    "may_send": True,
+                    "relationship": relationship,
                 }
             )
     return json_response({"conversations": entries})

@@ -39,6 +39,7 @@ def group_view(group: Group, my_role: str | None = None) -> dict[str, Any]:
         "capacity": group.capacity,
         "lobby_enabled": group.lobby_enabled,
         "self_unmute_allowed": group.self_unmute_allowed,
+        "screen_share_allowed": group.screen_share_allowed,
         "timezone": group.timezone,
         "archived": group.archived_at is not None,
         "created_at": group.created_at.isoformat(),
@@ -137,7 +138,14 @@ async def update(request: web.Request) -> web.Response:
         raise invalid("Name at least one field to change.")
     async with request.app[DB].begin() as session:
         group = await _group(session, group_id)
-        for field in ("name", "capacity", "lobby_enabled", "self_unmute_allowed", "timezone"):
+        for field in (
+            "name",
+            "capacity",
+            "lobby_enabled",
+            "self_unmute_allowed",
+            "screen_share_allowed",
+            "timezone",
+        ):
             value = getattr(body, field)
             if value is not None:
                 setattr(group, field, value)

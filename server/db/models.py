@@ -119,6 +119,8 @@ class Group(Base):
     lobby_enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     # Whether a participant muted by a facilitator may unmute on their own.
     self_unmute_allowed: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # Whether participants may share their screen in the room (facilitators always may).
+    screen_share_allowed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"), default=False)
     created_at: Mapped[datetime]
     archived_at: Mapped[datetime | None]
     # The IANA time zone its schedule is kept in (a weekly 18:00 stays 18:00 there across daylight saving).

@@ -43,13 +43,13 @@ async def tables(engine: AsyncEngine) -> set[str]:
 async def test_migrations_build_the_whole_model_on_an_empty_database(empty_engine: AsyncEngine) -> None:
     assert await current_revision(empty_engine) is None
     await upgrade(empty_engine)
-    assert await current_revision(empty_engine) == "0005"
+    assert await current_revision(empty_engine) == "0006"
     assert await tables(empty_engine) == set(Base.metadata.tables) | {"alembic_version"}
     await upgrade(empty_engine)  # a second run is a no-op
     await downgrade(empty_engine, "base")
     assert await tables(empty_engine) == {"alembic_version"}
     await upgrade(empty_engine)
-    assert await current_revision(empty_engine) == "0005"
+    assert await current_revision(empty_engine) == "0006"
 
 
 @pytest.fixture

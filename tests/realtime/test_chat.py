@@ -425,3 +425,30 @@ async def test_a_client_id_reused_for_another_conversation_is_a_conflict(cohort:
         "chat:send", {"conversation": f"dm:{cohort.facilitator.user_id}", "body": "b", "client_id": "same"}
     )
     assert ack["error"]["code"] == "conflict"
+
+
+async def test_reading_on_one_device_clears_the_unread_count_on_the_others(cohort: Cohort) -> None:
+    fran = cohort.facilitator
+    robin = cohort.participants[0]
+    sender = await cohort.connect(fran)
+    phone = await cohort.connect(robin)
+    laptop = await cohort.connect(robin)
+    conversation = f"dm:{robin.user_id}"
+    for n in range(3):
+        await sender.call("chat:send", {"conversation": conversation, "body": f"note {n}", "client_id": f"r{n}"})
+    await laptop.next("chat:message")
+
+    assert await phone.call("chat:read", {"conversation": f"dm:{fran.user_id}", "seq": 2}) == {"ok": True}
+    assert await laptop.next("chat:read") == {"conversation": f"dm:{fran.user_id}", "seq": 2}
+    # A mark past the end is kept at the last message; one that does not move the mark tells nobody.
+    await phone.call("chat:read", {"conversation": f"dm:{fran.user_id}", "seq": 99})
+    assert await laptop.next("chat:read") == {"conversation": f"dm:{fran.user_id}", "seq": 3}
+    await laptop.call("chat:read", {"conversation": f"dm:{fran.user_id}", "seq": 1})
+    assert phone.drain("chat:read") == []
+    assert laptop.drain("chat:read") == []
+    # The sender's own connections are not told of Robin's reading.
+    assert sender.drain("chat:read") == []
+    # A reader who may not read the conversation is refused and tells nobody.
+    stranger = await cohort.connect(cohort.outsider)
+    refused = await stranger.call("chat:read", {"conversation": f"dm:{fran.user_id}", "seq": 1})
+    assert refused["error"]["code"] == "not_authorized"

@@ -43,6 +43,7 @@ async def test_lobby_admission_and_roster(cohort: Cohort) -> None:
         "hand": False,
         "peer_id": peer.sid,
         "connected": True,
+        "screen": False,
         "muted": {"audio": False, "video": False},
     }
     assert "lobby" not in admitted["room"]  # only facilitators see who waits
@@ -52,7 +53,7 @@ async def test_deny_and_leave(cohort: Cohort) -> None:
     room = {"room_id": cohort.group_id}
     fac, _ = await cohort.enter(cohort.facilitator)
     denied, ack = await cohort.enter(cohort.participants[0])
-    assert ack["status"] == "waiting"
+    assert ack.get("status") == "waiting", ack
     assert await fac.call("room:deny", {**room, "user_id": cohort.participants[0].user_id}) == {"ok": True}
     assert await denied.next("room:denied") == room
 
@@ -66,7 +67,7 @@ async def test_deny_and_leave(cohort: Cohort) -> None:
 
 async def admitted(cohort: Cohort, fac: Peer, index: int) -> Peer:
     peer, ack = await cohort.enter(cohort.participants[index])
-    assert ack["status"] == "waiting"
+    assert ack.get("status") == "waiting", ack
     assert (await fac.call("room:admit", {"room_id": cohort.group_id, "user_id": cohort.participants[index].user_id}))[
         "ok"
     ]
@@ -121,6 +122,40 @@ async def test_mute_holds_when_the_group_forbids_self_unmute(api, admin) -> None
             await peer.close()
 
 
+async def test_screen_sharing_by_facilitators_and_where_allowed_by_participants(cohort: Cohort) -> None:
+    room = {"room_id": cohort.group_id}
+    fac, entry = await cohort.enter(cohort.facilitator)
+    assert entry["room"]["screen_share_allowed"] is False
+    member = await admitted(cohort, fac, 0)
+    robin = cohort.participants[0].user_id
+
+    async def sharing_seen_by(peer: Peer, user_id: str) -> bool:
+        while True:
+            update = await peer.next("room:participant_updated")
+            if update["participant"]["user_id"] == user_id:
+                return bool(update["participant"]["screen"])
+
+    # The facilitator shows a worksheet; the room sees who shares.
+    assert await fac.call("room:screen", {**room, "sharing": True}) == {"ok": True}
+    assert await sharing_seen_by(member, cohort.facilitator.user_id) is True
+    # A participant may not, until the group allows it; a bad payload is refused and changes nothing.
+    refused = await member.call("room:screen", {**room, "sharing": True})
+    assert (refused["ok"], refused["error"]["code"]) == (False, "not_authorized")
+    refused = await member.call("room:screen", {**room, "sharing": "yes"})
+    assert refused["error"]["code"] == "invalid_request"
+    status, _ = await cohort.api.call(
+        "PATCH", f"/api/groups/{cohort.group_id}", cohort.admin, {"screen_share_allowed": True}
+    )
+    assert status == 200
+    settings = await member.next("room:settings")
+    assert settings["screen_share_allowed"] is True
+    assert await member.call("room:screen", {**room, "sharing": True}) == {"ok": True}
+    assert await sharing_seen_by(fac, robin) is True
+    # A facilitator's video mute ends the share.
+    await fac.call("room:mute", {**room, "user_id": robin, "kind": "video"})
+    assert await sharing_seen_by(fac, robin) is False
+
+
 async def test_hand_queue_in_raise_order(cohort: Cohort) -> None:
     room = {"room_id": cohort.group_id}
     fac, _ = await cohort.enter(cohort.facilitator)
@@ -153,7 +188,7 @@ async def test_remove_bars_the_person_until_readmitted(cohort: Cohort) -> None:
 
     fac.drain("room:lobby")
     again, ack = await cohort.enter(target)
-    assert ack["status"] == "waiting"
+    assert ack.get("status") == "waiting", ack
     lobby = await fac.next("room:lobby")
     assert [(w["user_id"], w["removed_before"]) for w in lobby["waiting"]] == [(target.user_id, True)]
     assert await fac.call("room:admit", {**room, "user_id": target.user_id}) == {"ok": True}
@@ -241,7 +276,7 @@ async def test_bad_events_get_their_code_and_change_nothing(
     assert isinstance(ack["error"]["message"], str)
     # The connection still works and the room is as it was.
     ack = await peer.call("room:join", {"room_id": cohort.group_id})
-    assert ack["status"] == "waiting"
+    assert ack.get("status") == "waiting", ack
 
 
 async def test_outsiders_and_bad_tokens_are_refused(cohort: Cohort) -> None:
