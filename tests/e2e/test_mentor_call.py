@@ -72,6 +72,20 @@ def contact(page: Page, user_id: str) -> Locator:
     return page.locator(f'#contacts li.contact[data-user-id="{user_id}"]')
 
 
+async def place_call(page: Page, name: str) -> None:
+    """Call from the contacts page: the device check comes first, then the call is placed with those devices."""
+    await page.get_by_role("button", name=f"Call {name}").click()
+    await expect(page.locator("#prejoin-title")).to_have_text(f"Call {name}")
+    await page.locator("#prejoin-join").click()
+
+
+async def answer(page: Page, name: str) -> None:
+    """Accept the ringing call, check the devices, and answer with them."""
+    await page.get_by_role("button", name=f"Accept the call from {name}").click()
+    await expect(page.locator("#prejoin-title")).to_have_text(f"{name} is calling you")
+    await page.locator("#prejoin-join").click()
+
+
 async def test_mentor_calls_mentee(browser: Browser, site: Node) -> None:
     ids = mentor_and_mentee(site)
     mentor_id, mentee_id = ids["mentor"], ids["mentee"]
@@ -96,15 +110,15 @@ async def test_mentor_calls_mentee(browser: Browser, site: Node) -> None:
     await sign_in(tablet, site, "alex@example.org", "alex-password")
 
     # The mentor calls; every device of the mentee rings.
-    await morgan.get_by_role("button", name="Call Alex").click()
+    await place_call(morgan, "Alex")
     await expect(morgan.locator("#call-title")).to_have_text("Call with Alex")
     await expect(morgan.locator("#call-status")).to_have_text("Calling Alex…")
     for page in (alex, tablet):
         await expect(page.locator("#incoming-call")).to_contain_text("Morgan is calling you")
         await expect(page.locator("#call-announcer")).to_have_text("Incoming call from Morgan.")
 
-    # Answered on one device, the other stops ringing.
-    await alex.get_by_role("button", name="Accept the call from Morgan").click()
+    # Answered on one device (after its device check), the other stops ringing.
+    await answer(alex, "Morgan")
     await expect(alex.locator("#incoming-call")).to_be_hidden()
     await expect(tablet.locator("#incoming-call")).to_be_hidden()
     await expect(tablet.locator("#call-ended")).to_contain_text("You answered the call on another device.")
@@ -174,7 +188,7 @@ async def test_declined_call_then_a_call_that_survives_a_dropped_connection(brow
     await expect(contact(morgan, mentee_id).locator(".contact-status")).to_have_text("Online")
 
     # Declined: the mentor is told plainly, and can call again.
-    await morgan.get_by_role("button", name="Call Alex").click()
+    await place_call(morgan, "Alex")
     await alex.get_by_role("button", name="Decline the call from Morgan").click()
     await expect(alex.locator("#call-ended-text")).to_have_text("You declined the call.")
     await expect(morgan.locator("#call-ended-text")).to_have_text(
@@ -182,8 +196,8 @@ async def test_declined_call_then_a_call_that_survives_a_dropped_connection(brow
     )
     await expect(morgan.locator("#call")).to_be_hidden()
 
-    await morgan.get_by_role("button", name="Call Alex").click()
-    await alex.get_by_role("button", name="Accept the call from Morgan").click()
+    await place_call(morgan, "Alex")
+    await answer(alex, "Morgan")
     await asyncio.gather(frames_decoded_over(morgan, 10), frames_decoded_over(alex, 10))
     for page in (morgan, alex):
         await page.evaluate("window.callBeforeDrop = window.havenCall.pc")

@@ -40,7 +40,13 @@ class FakePeerConnection extends EventTarget {
 
   addTransceiver(trackOrKind, init) {
     const kind = typeof trackOrKind === "string" ? trackOrKind : trackOrKind.kind;
-    const transceiver = { kind, init, receiver: { track: { kind } } };
+    const sender = {
+      track: typeof trackOrKind === "string" ? null : trackOrKind,
+      async replaceTrack(track) {
+        this.track = track;
+      },
+    };
+    const transceiver = { kind, init, direction: init.direction, receiver: { track: { kind } }, sender };
     this.transceivers.push(transceiver);
     return transceiver;
   }
@@ -258,4 +264,27 @@ test("nothing is sent once closed", async () => {
   await settle();
   assert.deepEqual(sent, []);
   assert.equal(pc.signalingState, "closed");
+});
+
+test("another camera mid-call replaces the sender's track without a new offer", async () => {
+  const { peer: caller, pc } = peer();
+  caller.start();
+  await settle();
+  caller.handle({ from: "them", type: "answer", sdp: "answer" });
+  await settle();
+  const other = { kind: "video", readyState: "live" };
+  await caller.replaceTrack("video", other);
+  assert.equal(pc.transceivers[1].sender.track, other);
+  assert.equal(offers().length, 1);
+});
+
+test("a camera added mid-call by a side that joined without one starts sending, with a new offer", async () => {
+  const { peer: caller, pc } = peer({ stream: new FakeStream([{ kind: "audio", readyState: "live" }]) });
+  caller.start();
+  await settle();
+  caller.handle({ from: "them", type: "answer", sdp: "answer" });
+  await settle();
+  await caller.replaceTrack("video", { kind: "video", readyState: "live" });
+  assert.equal(pc.transceivers[1].direction, "sendrecv");
+  assert.equal(offers().length, 2);
 });

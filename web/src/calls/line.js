@@ -3,12 +3,15 @@
 // to the server, the camera and microphone, and the peer connection (peer.js). Views and the call panel read it
 // and subscribe to its changes; they never touch the socket.
 import { io } from "socket.io-client";
-import { getContacts } from "../api.js";
+import { getCalls, getContacts } from "../api.js";
+import { setAttention } from "../attention.js";
 import { getToken } from "../session.js";
 import { attachLiveSession } from "../live-session.js";
 import { busyReconnectDelay } from "../busy-retry.js";
 import { createRequest } from "../socket-request.js";
-import { MEDIA_PROBLEMS, openLocalMedia, stopStream, trackOf } from "../room/media.js";
+import { openStream, savedChoice, stopStream, trackOf } from "../devices/devices.js";
+import { problemOf, problemText } from "../devices/choice.js";
+import { createMissedCalls, RECORDS_TO_READ } from "./missed.js";
 import { CallPeer } from "./peer.js";
 import { IDLE, isUp, Phase, step } from "./state.js";
 
@@ -59,6 +62,9 @@ export function createCallLine() {
   let localStream = null;
   let mediaProblem = null;
   let mediaReady = null; // the camera and microphone being opened (a promise), or null
+  let outputDeviceId = null; // the speakers chosen for this call, or null for the default
+  // The device check before placing or answering a call: {kind: "dial", contact} or {kind: "answer", callId}.
+  let preparing = null;
   let early = []; // rtc:signal messages for a peer connection that does not exist yet
   let awayTimer = null;
   let retryTimer = null;
@@ -72,6 +78,21 @@ export function createCallLine() {
   function notify() {
     for (const listener of [...listeners]) listener();
   }
+
+  const missed = createMissedCalls({
+    load: () => getCalls(RECORDS_TO_READ),
+    storage: (() => {
+      try {
+        return globalThis.localStorage || null;
+      } catch {
+        return null;
+      }
+    })(),
+    onChange: (count) => {
+      setAttention("calls", count);
+      notify();
+    },
+  });
 
   // -- requests -------------------------------------------------------------------------------------------
   // Every request goes through socket-request.js: a `busy` refusal is sent again there, after the server's hint.
@@ -91,6 +112,13 @@ export function createCallLine() {
     state = next;
     for (const effect of effects) run(effect);
     if (next === before) return;
+    if (preparing?.kind === "answer" && (next.phase !== Phase.RINGING || next.callId !== preparing.callId)) {
+      preparing = null; // the call stopped ringing (or was answered elsewhere) while the person checked devices
+    }
+    if (next.phase === Phase.ENDED && before.phase === Phase.RINGING && next.role === "callee" && !next.bySelf
+      && (next.reason === "missed" || next.reason === "cancelled")) {
+      missed.addLive(next.callId);
+    }
     if (next.phase !== Phase.RINGING && next.phase !== Phase.ANSWERED) early = [];
     if (next.phase === Phase.ANSWERED && next.away === "self") {
       awayTimer ??= setTimeout(() => {
@@ -137,19 +165,37 @@ export function createCallLine() {
     }
   }
 
+  // Without a pre-join (a call resumed after a reload), the saved devices open as the person last chose them.
   function openMedia() {
     if (mediaReady) return mediaReady;
-    const ready = openLocalMedia().then(({ stream, error }) => {
+    const saved = savedChoice();
+    const ready = openStream({ audio: { deviceId: saved?.audioDeviceId || null },
+      video: { deviceId: saved?.videoDeviceId || null } }).then(({ stream, status }) => {
       if (mediaReady !== ready) {
         stopStream(stream); // the call ended while the camera was opening
         return;
       }
+      const audio = trackOf(stream, "audio");
+      const video = trackOf(stream, "video");
+      if (audio && saved?.audio === false) audio.enabled = false;
+      if (video && saved?.video === false) video.enabled = false;
       localStream = stream;
-      mediaProblem = error ? MEDIA_PROBLEMS[error] || MEDIA_PROBLEMS.unavailable : null;
+      outputDeviceId = saved?.outputDeviceId || null;
+      mediaProblem = problemText(problemOf(status)) || null;
       notify();
     });
     mediaReady = ready;
     return ready;
+  }
+
+  // The camera and microphone the person chose in the pre-join become the call's.
+  function adopt(choice) {
+    stopMedia();
+    localStream = choice?.stream || null;
+    outputDeviceId = choice?.outputDeviceId || null;
+    mediaProblem = localStream ? null
+      : "You are in this call without a camera or microphone. You can see and hear, but the other person cannot.";
+    mediaReady = Promise.resolve();
   }
 
   function stopMedia() {
@@ -157,6 +203,16 @@ export function createCallLine() {
     stopStream(localStream);
     localStream = null;
     mediaProblem = null;
+  }
+
+  // A device switched during the call: the new track goes in the local stream and on the peer connection's sender.
+  function replaceTrack(kind, track) {
+    if (!localStream) localStream = new MediaStream();
+    const old = trackOf(localStream, kind);
+    if (old && old !== track) localStream.removeTrack(old);
+    if (track && !localStream.getTracks().includes(track)) localStream.addTrack(track);
+    peer?.replaceTrack(kind, track);
+    notify();
   }
 
   async function startPeer(offer) {
@@ -246,6 +302,7 @@ export function createCallLine() {
     mine.on("connect", () => {
       dispatch({ type: "connection_back" });
       loadContacts(); // statuses may have changed while we were away: events are delivered at most once
+      missed.refresh(); // a call may have rung out while this tab was away (or in a group room)
       relay("connect", null);
     });
     for (const name of RELAYED_EVENTS) mine.on(name, (data) => relay(name, data));
@@ -279,6 +336,7 @@ export function createCallLine() {
     if (!user || me?.id === user.id) return;
     stop();
     me = user;
+    missed.start(user.id);
     const saved = readSavedCall();
     if (saved) dispatch({ type: "restore", call: saved });
     if (!paused) connect();
@@ -298,6 +356,10 @@ export function createCallLine() {
     const pause = Boolean(value);
     if (pause === paused || (pause && isUp(state))) return;
     paused = pause;
+    if (preparing) {
+      preparing = null; // a group room is opening: the device check for a call is dropped
+      notify();
+    }
     if (!me) return;
     if (paused) {
       if (state.phase === Phase.RINGING) dispatch({ type: "connection_lost" }); // it rings on the other devices
@@ -320,12 +382,62 @@ export function createCallLine() {
     writeSavedCall(null);
     disconnect();
     me = null;
+    preparing = null;
+    missed.stop();
     state = IDLE;
     contacts = [];
     contactsLoaded = false;
     contactsError = null;
     early = [];
     notify();
+  }
+
+  // Pre-join before a call: "dial" a contact, or "answer" the call ringing now. The call panel shows the device
+  // check while `preparing` is set; dial(contact, choice) / accept(choice) / decline() end it.
+  function prepare(kind, contact = null) {
+    const phase = state.phase;
+    if (kind === "dial" && contact && (phase === Phase.IDLE || phase === Phase.ENDED)) {
+      preparing = { kind, contact };
+    } else if (kind === "answer" && phase === Phase.RINGING && !state.answering) {
+      preparing = { kind, callId: state.callId };
+    } else {
+      return;
+    }
+    notify();
+  }
+
+  function unprepare() {
+    if (!preparing) return;
+    preparing = null;
+    notify();
+  }
+
+  // Places the call; `choice` is the pre-join's (its stream becomes the call's), or none to open the saved devices.
+  function dial(contact, choice = null) {
+    preparing = null;
+    const phase = state.phase;
+    if (phase !== Phase.IDLE && phase !== Phase.ENDED) {
+      stopStream(choice?.stream);
+      notify();
+      return;
+    }
+    if (choice) adopt(choice);
+    dispatch({ type: "dial", contact });
+    if (state.phase !== Phase.CALLING) {
+      stopMedia();
+      notify();
+    }
+  }
+
+  function accept(choice = null) {
+    preparing = null;
+    if (state.phase !== Phase.RINGING || state.answering) {
+      stopStream(choice?.stream);
+      notify();
+      return;
+    }
+    if (choice) adopt(choice);
+    dispatch({ type: "accept" });
   }
 
   function toggle(kind) {
@@ -357,6 +469,17 @@ export function createCallLine() {
     get mediaProblem() {
       return mediaProblem;
     },
+    get outputDeviceId() {
+      return outputDeviceId;
+    },
+    get preparing() {
+      return preparing;
+    },
+    // The ids of calls missed since the person last opened the Mentor calls page (newest first).
+    get missedCalls() {
+      return missed.ids;
+    },
+    markCallsSeen: () => missed.markSeen(),
     get remoteStream() {
       return peer?.remoteStream || null;
     },
@@ -384,12 +507,19 @@ export function createCallLine() {
     stop,
     setPaused,
     refreshContacts: loadContacts,
-    dial: (contact) => dispatch({ type: "dial", contact }),
-    accept: () => dispatch({ type: "accept" }),
-    decline: () => dispatch({ type: "decline" }),
+    prepare,
+    unprepare,
+    dial,
+    accept,
+    decline: () => {
+      preparing = null;
+      dispatch({ type: "decline" });
+      notify();
+    },
     hangup: () => dispatch({ type: "hangup" }),
     dismiss: () => dispatch({ type: "dismiss" }),
     toggle,
+    replaceTrack,
     restartIce: () => peer?.restartIce(),
   };
 }

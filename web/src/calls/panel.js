@@ -1,16 +1,47 @@
-// What a call looks like on screen, whatever view is open: the incoming-call prompt, the call itself (both videos,
-// microphone, camera, hang up) and the note that says how it ended. It only reads the call line and calls its
-// actions; everything shown goes in as text (dom.js).
+// What a call looks like on screen, whatever view is open: the incoming-call prompt (with its ring and, in a
+// background tab, a system notification), the device check before answering or placing a call, the call itself
+// (both videos and a control bar pinned in reach: microphone, camera, devices, hang up) and the note that says how it
+// ended. It only reads the call line and calls its actions; everything shown goes in as text (dom.js).
+//
+// The call area sits inside the page's <main> (index.html), beside the view: while the device check or the call takes
+// the screen the view is hidden, and the call's screen is the main landmark's content.
+import { attentionOf, setAttention } from "../attention.js";
 import { h } from "../dom.js";
-import { trackOf } from "../room/media.js";
+import { createDeviceMenu, stopStream, trackOf } from "../devices/devices.js";
+import { icon } from "../devices/icons.js";
+import { createPrejoin } from "../devices/prejoin.js";
+import { createRinger, notifyIncomingCall } from "./alerts.js";
 import { callStatusText, endedText, noteText } from "./messages.js";
 import { isUp, Phase } from "./state.js";
 
-function toggleButton(id, label) {
-  const state = h("span", { class: "toggle-state", "aria-hidden": "true" });
-  const el = h("button", { type: "button", id, class: "button toggle", "aria-pressed": "true" },
-    h("span", { class: "toggle-label" }, label), state);
-  return { el, state };
+const KIND_WORDS = { audio: { label: "Microphone", on: "mic", off: "mic-off" },
+  video: { label: "Camera", on: "camera", off: "camera-off" } };
+
+// A control of the bar: an icon, its word (a shorter one on narrow screens, where the full word stays for assistive
+// technology only) and, for a toggle, "On" or "Off" in words. The name is the full word; aria-pressed says the state.
+function controlButton(id, iconName, label, { short = label, ...extra } = {}) {
+  const state = h("span", { class: "call-control-state", "aria-hidden": "true" });
+  const el = h("button", { type: "button", id, class: "call-control", ...extra }, icon(iconName),
+    h("span", { class: "call-control-text" },
+      h("span", { class: "call-control-label label-long" }, label),
+      h("span", { class: "call-control-label label-short", "aria-hidden": "true" }, short), state));
+  return { el, state, iconName };
+}
+
+function setIcon(control, name) {
+  if (control.iconName === name) return;
+  control.iconName = name;
+  control.el.querySelector("svg")?.replaceWith(icon(name));
+}
+
+// Whether the person is typing something that a sudden move of focus would interrupt.
+function typing() {
+  const el = document.activeElement;
+  if (!el || !(el instanceof HTMLElement)) return false;
+  if (el.isContentEditable) return true;
+  const tag = el.tagName;
+  return (tag === "TEXTAREA" || (tag === "INPUT" && !["button", "checkbox", "radio", "submit"].includes(el.type)))
+    && Boolean(el.value);
 }
 
 /**
@@ -26,15 +57,21 @@ export function mountCallPanel(line, { host, view, hideDuringCall = [] }) {
     "aria-atomic": "true" });
 
   // -- ringing ----------------------------------------------------------------------------------------------
-  const incomingText = h("p", { id: "incoming-call-text", class: "incoming-text" });
-  const acceptButton = h("button", { type: "button", id: "accept-call", class: "button" }, "Accept");
+  const incomingText = h("h2", { id: "incoming-call-text", class: "incoming-text" });
+  const incomingNote = h("p", { id: "incoming-call-note", class: "muted" },
+    "You can check your camera and microphone before the call starts.");
+  const acceptButton = h("button", { type: "button", id: "accept-call", class: "button incoming-accept" },
+    icon("phone"), h("span", {}, "Accept"));
   const declineButton = h("button", { type: "button", id: "decline-call", class: "button button-quiet" }, "Decline");
-  const incoming = h("section", { id: "incoming-call", class: "incoming", "aria-labelledby": "incoming-call-text",
-    hidden: true },
-  h("div", { class: "stack incoming-body" }, incomingText,
-    h("p", { class: "muted" }, "Your camera and microphone turn on when you accept.")),
+  const incoming = h("section", { id: "incoming-call", class: "incoming", role: "alertdialog",
+    "aria-labelledby": "incoming-call-text", "aria-describedby": "incoming-call-note", hidden: true,
+    "data-ringing": "false" },
+  h("div", { class: "stack incoming-body" }, incomingText, incomingNote),
   h("div", { class: "row" }, acceptButton, declineButton),
   );
+
+  // -- the device check before a call -----------------------------------------------------------------------
+  const prejoinHost = h("div", { id: "call-prejoin", class: "call-prejoin", hidden: true });
 
   // -- the call ---------------------------------------------------------------------------------------------
   const title = h("h2", { id: "call-title", tabindex: "-1" }, "Call");
@@ -53,19 +90,30 @@ export function mountCallPanel(line, { host, view, hideDuringCall = [] }) {
   const localVideo = h("video", { id: "call-local-video", muted: true, autoplay: true, playsinline: true });
   localVideo.muted = true; // the attribute alone does not mute an element made by script
   localVideo.playsInline = true;
+  const localMuted = h("span", { class: "call-local-muted" });
   const localTile = h("figure", { class: "tile tile-local call-local" }, localVideo,
     h("span", { class: "camera-off-note", "aria-hidden": "true" }, "Camera off"),
-    h("figcaption", {}, h("span", { class: "tile-name" }, "You")));
+    h("figcaption", {}, h("span", { class: "tile-name" }, "You"), localMuted));
 
-  const mic = toggleButton("call-toggle-audio", "Microphone");
-  const camera = toggleButton("call-toggle-video", "Camera");
-  const hangupButton = h("button", { type: "button", id: "hangup", class: "button button-danger" }, "Hang up");
-  const controls = h("div", { class: "controls", role: "group", "aria-label": "Call controls" },
-    mic.el, camera.el, hangupButton);
+  const mic = controlButton("call-toggle-audio", "mic", "Microphone", { short: "Mic", "aria-pressed": "true" });
+  const camera = controlButton("call-toggle-video", "camera", "Camera", { "aria-pressed": "true" });
+  const devicesToggle = controlButton("call-devices-toggle", "settings", "Devices",
+    { "aria-expanded": "false", "aria-controls": "call-devices" });
+  const hangupButton = h("button", { type: "button", id: "hangup", class: "call-control call-hangup" },
+    icon("hangup"), h("span", { class: "call-control-text" }, h("span", { class: "call-hangup-label" }, "Hang up")));
+  const controls = h("div", { class: "call-controls", role: "group", "aria-label": "Call controls" },
+    mic.el, camera.el, devicesToggle.el, hangupButton);
+  const devicesBox = h("section", { id: "call-devices", class: "call-devices panel stack",
+    "aria-labelledby": "call-devices-title", hidden: true },
+  h("h3", { id: "call-devices-title" }, "Your devices"));
 
-  const call = h("section", { id: "call", class: "call stack", "aria-labelledby": "call-title", hidden: true },
-    h("div", { class: "room-head" }, title, status), mediaNote,
-    h("div", { class: "call-videos", "aria-label": "Video" }, remoteTile, localTile), controls);
+  const call = h("section", { id: "call", class: "call", "aria-labelledby": "call-title", hidden: true },
+    h("div", { class: "room-head call-head" }, title, status), mediaNote,
+    h("div", { class: "call-stage", "aria-label": "Video" }, remoteTile, localTile), devicesBox, controls);
+
+  // The screen a call takes while it lasts (the view is hidden then).
+  const screen = h("div", { id: "call-screen", class: "call-screen", hidden: true },
+    prejoinHost, call);
 
   // -- how it ended -----------------------------------------------------------------------------------------
   const endedMessage = h("p", { id: "call-ended-text", class: "notice-text", tabindex: "-1" });
@@ -73,13 +121,19 @@ export function mountCallPanel(line, { host, view, hideDuringCall = [] }) {
   const endedBox = h("section", { id: "call-ended", class: "notice", "aria-labelledby": "call-ended-text",
     hidden: true }, endedMessage, h("div", { class: "row" }, closeButton));
 
-  host.replaceChildren(announcer, incoming, endedBox, call);
+  host.replaceChildren(announcer, incoming, endedBox, screen);
 
-  acceptButton.addEventListener("click", () => line.accept());
+  acceptButton.addEventListener("click", () => line.prepare("answer"));
   declineButton.addEventListener("click", () => line.decline());
   hangupButton.addEventListener("click", () => line.hangup());
   mic.el.addEventListener("click", () => line.toggle("audio"));
   camera.el.addEventListener("click", () => line.toggle("video"));
+  devicesToggle.el.addEventListener("click", () => {
+    const open = devicesBox.hidden;
+    devicesBox.hidden = !open;
+    devicesToggle.el.setAttribute("aria-expanded", String(open));
+    if (open) devicesBox.querySelector("select")?.focus();
+  });
   closeButton.addEventListener("click", () => {
     line.dismiss();
     if (!view.hidden) view.focus();
@@ -90,10 +144,116 @@ export function mountCallPanel(line, { host, view, hideDuringCall = [] }) {
     soundButton.hidden = true;
   });
 
+  // -- attention: the ring and the system notification ------------------------------------------------------
+  const ringer = createRinger();
+  let closeNotification = null;
+  let notifiedCall = null;
+
+  function alertWhileRinging() {
+    const state = line.state;
+    const ringing = state.phase === Phase.RINGING && !state.answering && !line.preparing;
+    if (ringing) ringer.start();
+    else ringer.stop();
+    // A system notification only when the tab is in the background, once per call.
+    const hidden = document.visibilityState === "hidden";
+    if (ringing && hidden && notifiedCall !== state.callId) {
+      notifiedCall = state.callId;
+      closeNotification = notifyIncomingCall({ name: state.other?.display_name || "Someone", callId: state.callId });
+    }
+    if ((!ringing || !hidden) && closeNotification) {
+      closeNotification();
+      closeNotification = null;
+    }
+    if (state.phase !== Phase.RINGING) notifiedCall = null;
+    incoming.dataset.ringing = String(ringer.ringing);
+  }
+  document.addEventListener("visibilitychange", alertWhileRinging);
+
+  // -- the device check (pre-join) --------------------------------------------------------------------------
+  let prejoin = null; // {key, abort}
+
+  function prejoinKey(p) {
+    return p ? `${p.kind}:${p.callId || p.contact?.user_id}` : null;
+  }
+
+  function drawPrejoin() {
+    const want = line.preparing;
+    const key = prejoinKey(want);
+    if (prejoin?.key === key) return;
+    prejoin?.abort.abort();
+    prejoin = null;
+    prejoinHost.replaceChildren();
+    if (!want) return;
+    const abort = new AbortController();
+    const mine = { key, abort };
+    prejoin = mine;
+    const name = (want.kind === "answer" ? line.state.other?.display_name : want.contact?.display_name) || "Someone";
+    const made = want.kind === "answer"
+      ? createPrejoin({ purpose: "call", title: `${name} is calling you`, joinLabel: "Answer",
+        cancelLabel: "Decline", signal: abort.signal,
+        lead: "Check your camera and microphone. Nothing is sent until you answer." })
+      : createPrejoin({ purpose: "call", title: `Call ${name}`, joinLabel: `Call ${name}`, cancelLabel: "Back",
+        signal: abort.signal, lead: "Check your camera and microphone before you call." });
+    prejoinHost.replaceChildren(made.el);
+    made.chosen.then((choice) => {
+      if (prejoin !== mine) {
+        stopStream(choice?.stream); // the call moved on while the person was choosing
+        return;
+      }
+      prejoin = null;
+      prejoinHost.replaceChildren();
+      if (want.kind === "answer") {
+        if (choice) line.accept(choice);
+        else line.decline();
+      } else if (choice) {
+        line.dial(want.contact, choice);
+      } else {
+        line.unprepare();
+        view.focus();
+      }
+    });
+    queueMicrotask(() => made.el.querySelector("#prejoin-title")?.focus());
+  }
+
+  // -- the device menu of a call in progress ----------------------------------------------------------------
+  let menu = null; // {menu, abort, stream}
+
+  function drawMenu(up) {
+    if (!up) {
+      menu?.abort.abort();
+      menu?.menu.el.remove();
+      menu = null;
+      devicesBox.hidden = true;
+      devicesToggle.el.setAttribute("aria-expanded", "false");
+      return;
+    }
+    if (!menu) {
+      const abort = new AbortController();
+      const made = createDeviceMenu({
+        stream: line.localStream,
+        signal: abort.signal,
+        idPrefix: "call-device",
+        onTrack: (kind, track) => line.replaceTrack(kind, track),
+        onOutput: (deviceId) => setOutput(deviceId),
+      });
+      devicesBox.append(made.el);
+      menu = { menu: made, abort, stream: line.localStream };
+      setOutput(line.outputDeviceId);
+    } else if (menu.stream !== line.localStream) {
+      menu.stream = line.localStream;
+      menu.menu.update(line.localStream);
+    }
+  }
+
+  function setOutput(deviceId) {
+    if (typeof remoteVideo.setSinkId !== "function" || remoteVideo.sinkId === (deviceId || "")) return;
+    remoteVideo.setSinkId(deviceId || "").catch(() => {});
+  }
+
   // -- drawing ----------------------------------------------------------------------------------------------
-  let shown = { phase: Phase.IDLE, note: null };
+  let shown = { phase: Phase.IDLE, note: null, preparing: null };
   let remoteTracks = "";
-  let pageTitle = null;
+  let titleTaken = false;
 
   function playRemote() {
     remoteVideo.play().catch((err) => {
@@ -122,13 +282,18 @@ export function mountCallPanel(line, { host, view, hideDuringCall = [] }) {
     remoteTile.classList.toggle("is-waiting", !connected);
     remoteWaiting.textContent = state.phase === Phase.CALLING ? "Ringing…" : connected ? "" : "Connecting…";
 
-    for (const [kind, toggle] of [["audio", mic], ["video", camera]]) {
+    for (const [kind, control] of [["audio", mic], ["video", camera]]) {
       const track = trackOf(local, kind);
       const on = Boolean(track && track.enabled);
-      toggle.el.setAttribute("aria-pressed", String(on));
-      toggle.el.disabled = !track;
-      toggle.state.textContent = !track ? "Unavailable" : on ? "On" : "Off";
+      const words = KIND_WORDS[kind];
+      control.el.setAttribute("aria-pressed", String(on));
+      control.el.disabled = !track;
+      control.el.classList.toggle("is-off", !on);
+      control.state.textContent = !track ? "Unavailable" : on ? "On" : "Off";
+      setIcon(control, on ? words.on : words.off);
     }
+    const micOn = Boolean(trackOf(local, "audio")?.enabled);
+    localMuted.textContent = micOn ? "" : "Microphone off";
     localTile.classList.toggle("camera-off", !trackOf(local, "video")?.enabled);
     mediaNote.textContent = line.mediaProblem || "";
     mediaNote.hidden = !line.mediaProblem || !isUp(state);
@@ -137,8 +302,10 @@ export function mountCallPanel(line, { host, view, hideDuringCall = [] }) {
   function draw() {
     const state = line.state;
     const name = state.other?.display_name || "Someone";
+    drawPrejoin();
+    const preparing = Boolean(line.preparing);
     const ringing = state.phase === Phase.RINGING;
-    incoming.hidden = !ringing;
+    incoming.hidden = !ringing || preparing;
     if (ringing) {
       incomingText.textContent = state.answering ? `Answering ${name}…` : `${name} is calling you`;
       acceptButton.disabled = state.answering;
@@ -146,42 +313,55 @@ export function mountCallPanel(line, { host, view, hideDuringCall = [] }) {
       acceptButton.setAttribute("aria-label", `Accept the call from ${name}`);
       declineButton.setAttribute("aria-label", `Decline the call from ${name}`);
     }
+    alertWhileRinging();
 
     const up = isUp(state);
+    const taken = up || preparing;
     call.hidden = !up;
-    view.hidden = up;
-    for (const el of hideDuringCall) el.hidden = up;
+    prejoinHost.hidden = !preparing || up;
+    screen.hidden = !taken;
+    view.hidden = taken;
+    for (const el of hideDuringCall) el.hidden = taken;
     if (up) {
       title.textContent = `Call with ${name}`;
       status.textContent = callStatusText(state);
-      hangupButton.textContent = state.phase === Phase.CALLING ? "Stop calling" : "Hang up";
+      hangupButton.querySelector(".call-hangup-label").textContent =
+        state.phase === Phase.CALLING ? "Stop calling" : "Hang up";
       remoteName.textContent = name;
     }
+    drawMenu(up);
     drawMedia(state);
 
     const over = state.phase === Phase.ENDED ? endedText(state) : noteText(state);
     endedBox.hidden = !over;
     endedMessage.textContent = over;
 
-    if (state.phase !== shown.phase || state.note !== shown.note) changed(shown, state, name, over);
-    shown = { phase: state.phase, note: state.note };
+    const prepKey = prejoinKey(line.preparing);
+    if (state.phase !== shown.phase || state.note !== shown.note || prepKey !== shown.preparing) {
+      changed(shown, state, name, over, prepKey);
+    }
+    shown = { phase: state.phase, note: state.note, preparing: prepKey };
   }
 
   // What is said and where focus goes when the call moves on.
-  function changed(before, state, name, over) {
-    if (state.phase === Phase.RINGING) {
+  function changed(before, state, name, over, prepKey) {
+    if (state.phase === Phase.RINGING && before.phase !== Phase.RINGING) {
       announcer.textContent = `Incoming call from ${name}.`;
-      pageTitle ??= document.title;
+      titleTaken = true;
       document.title = `Call from ${name} · Haven`;
-    } else if (pageTitle !== null) {
-      document.title = pageTitle;
-      pageTitle = null;
+      // Accept is where the person's next key press goes, unless they are in the middle of typing something.
+      if (!incoming.hidden && !typing()) acceptButton.focus();
+    } else if (state.phase !== Phase.RINGING && titleTaken) {
+      titleTaken = false;
+      setAttention("calls", attentionOf("calls")); // puts the page's own title back, with its counts
     }
     if (isUp(state) && !isUp(before)) title.focus();
+    // Back from the device check to the ringing prompt (it was closed some other way): Accept again.
+    if (!prepKey && before.preparing && state.phase === Phase.RINGING && !incoming.hidden) acceptButton.focus();
     if (over) {
       announcer.textContent = over;
-      if (document.activeElement === document.body || call.contains(document.activeElement)
-        || incoming.contains(document.activeElement)) endedMessage.focus();
+      if (document.activeElement === document.body || screen.contains(document.activeElement)
+        || incoming.contains(document.activeElement) || !document.activeElement?.isConnected) endedMessage.focus();
     }
     if (state.phase === Phase.IDLE && !state.note && before.phase !== Phase.IDLE) announcer.textContent = "";
   }

@@ -194,6 +194,26 @@ export class CallPeer {
     if (!this.closed) this.#signal({ type: "answer", sdp: pc.localDescription.sdp });
   }
 
+  // Another camera or microphone during the call: the sender of that kind takes the new track without renegotiation.
+  // When this side sent nothing of that kind yet (it joined without a camera), the transceiver starts sending, which
+  // needs a new offer.
+  replaceTrack(kind, track) {
+    if (this.closed) return this.chain;
+    return this.#enqueue(async () => {
+      if (this.closed) return;
+      const transceiver = this.pc.getTransceivers().find((t) => !t.stopped
+        && (t.sender.track?.kind || t.receiver.track?.kind) === kind);
+      if (!transceiver) return; // not negotiated yet: the next negotiation takes the local stream as it is then
+      await transceiver.sender.replaceTrack(track);
+      const stream = this.localStream();
+      if (stream && typeof transceiver.sender.setStreams === "function") transceiver.sender.setStreams(stream);
+      if (track && !transceiver.direction.includes("send")) {
+        transceiver.direction = "sendrecv";
+        await this.#offer();
+      }
+    });
+  }
+
   async #flush() {
     for (const init of this.pending.splice(0)) {
       await this.pc.addIceCandidate(init).catch(() => {});

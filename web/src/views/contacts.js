@@ -2,6 +2,7 @@
 // The list and statuses come from the call line (calls/line.js), which keeps them current.
 import { getCalls } from "../api.js";
 import { h, setAlert } from "../dom.js";
+import { askNotificationPermission, notificationPermission } from "../calls/alerts.js";
 import { describeCall, relationshipLabel, statusLabel } from "../calls/messages.js";
 import { Phase } from "../calls/state.js";
 import { showCheckinSharing } from "../program/checkin-sharing-panel.js";
@@ -36,13 +37,41 @@ function contactItem(contact, canCall) {
   );
 }
 
-function callItem(record, selfId, nameOf) {
+function callItem(record, selfId, nameOf, isNew) {
   const { direction, detail } = describeCall(record, selfId, nameOf);
   const when = parseSentAt(record.invited_at);
-  return h("li", { class: "recent-call", "data-call-id": record.id },
-    h("span", { class: "recent-call-who" }, direction),
+  return h("li", { class: `recent-call${isNew ? " is-new" : ""}`, "data-call-id": record.id },
+    h("span", { class: "recent-call-who" }, direction,
+      isNew ? h("span", { class: "call-missed-badge recent-call-new" }, "New") : null),
     h("span", { class: "muted" }, [detail, when && formatTime(when)].filter(Boolean).join(" · ")),
   );
+}
+
+function missedText(count) {
+  return count === 1 ? "You missed 1 call since you last looked." : `You missed ${count} calls since you last looked.`;
+}
+
+// "Turn on call alerts": asks for permission to notify, from the person's own press, only while it was never asked.
+function callAlerts() {
+  const button = h("button", { type: "button", id: "call-alerts-on", class: "button button-quiet" },
+    "Turn on call alerts");
+  const note = h("p", { id: "call-alerts-note", class: "muted", role: "status" });
+  const el = h("div", { class: "call-alerts row" }, button, note);
+  const draw = () => {
+    const permission = notificationPermission();
+    button.hidden = permission !== "default";
+    note.textContent = permission === "default"
+      ? "Get a notice when someone calls while Haven is in the background."
+      : permission === "granted" ? "Call alerts are on: you are notified when someone calls while Haven is in "
+        + "the background." : permission === "denied" ? "Call alerts are off in this browser's site settings." : "";
+    el.hidden = permission === "unsupported";
+  };
+  button.addEventListener("click", async () => {
+    await askNotificationPermission();
+    draw();
+  });
+  draw();
+  return el;
 }
 
 export async function render(root, { signal, line }) {
@@ -50,6 +79,9 @@ export async function render(root, { signal, line }) {
   const lead = h("p", { class: "muted" },
     "The people you are paired with. When someone is online, you can call them here.");
   const loading = h("p", { class: "muted", id: "contacts-loading", role: "status" }, "Loading your contacts…");
+  // Calls missed since the person last came here; they are seen now, so the count in the title clears.
+  const missedNote = h("p", { id: "missed-calls", class: "notice notice-text", role: "status" });
+  const alerts = callAlerts();
   const error = h("p", { id: "contacts-error", class: "alert", role: "alert", hidden: true });
   const list = h("ul", { id: "contacts", class: "contact-list", "aria-labelledby": "contacts-title", hidden: true });
   const empty = h("p", { id: "contacts-empty", class: "card calm", hidden: true },
@@ -67,17 +99,25 @@ export async function render(root, { signal, line }) {
   const menteeCheckins = createMenteeCheckins({ signal });
 
   const section = h("section", { class: "stack", "aria-labelledby": "contacts-title" },
-    heading, lead, loading, error, list, empty, sharing, menteeCheckins.el, recent);
+    heading, lead, missedNote, alerts, loading, error, list, empty, sharing, menteeCheckins.el, recent);
   root.replaceChildren(section);
   heading.focus();
 
   let calls = null;
+  const newMissed = new Set(line.missedCalls);
+  function seeMissed() {
+    for (const id of line.missedCalls) newMissed.add(id);
+    if (line.missedCalls.length && document.visibilityState === "visible") line.markCallsSeen();
+    missedNote.textContent = newMissed.size ? missedText(newMissed.size) : "";
+    missedNote.hidden = newMissed.size === 0;
+  }
+  seeMissed();
   const nameOf = (userId) => line.contacts.find((c) => c.user_id === userId)?.display_name || null;
 
   function draw() {
     if (signal.aborted) return;
     const phase = line.state.phase;
-    const canCall = phase === Phase.IDLE || phase === Phase.ENDED;
+    const canCall = (phase === Phase.IDLE || phase === Phase.ENDED) && !line.preparing;
     loading.hidden = line.contactsLoaded || Boolean(line.contactsError);
     setAlert(error, line.contactsLoaded ? "" : line.contactsError);
     list.hidden = !line.contactsLoaded || line.contacts.length === 0;
@@ -95,7 +135,7 @@ export async function render(root, { signal, line }) {
 
     recent.hidden = calls === null;
     if (calls !== null) {
-      recentList.replaceChildren(...calls.map((c) => callItem(c, line.me?.id, nameOf)));
+      recentList.replaceChildren(...calls.map((c) => callItem(c, line.me?.id, nameOf, newMissed.has(c.id))));
       recentEmpty.hidden = calls.length > 0;
     }
   }
@@ -114,12 +154,13 @@ export async function render(root, { signal, line }) {
     const button = event.target.closest?.("button.call-contact");
     if (!button || button.disabled) return;
     const contact = line.contacts.find((c) => c.user_id === button.dataset.userId);
-    if (contact) line.dial(contact);
+    if (contact) line.prepare("dial", contact);
   });
 
   let lastPhase = line.state.phase;
   let timer = null;
   const unsubscribe = line.subscribe(() => {
+    seeMissed();
     const phase = line.state.phase;
     if (phase !== lastPhase && phase === Phase.ENDED) {
       clearTimeout(timer);
@@ -128,6 +169,8 @@ export async function render(root, { signal, line }) {
     lastPhase = phase;
     draw();
   });
+  // A call missed while this page sat in a background tab is seen when the person comes back to it.
+  document.addEventListener("visibilitychange", seeMissed, { signal });
   signal.addEventListener("abort", () => {
     unsubscribe();
     clearTimeout(timer);
