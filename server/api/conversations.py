@@ -1,6 +1,6 @@
-"""``GET /api/conversations``: the signed-in person's conversations with their unread counts, and a direct
-conversation with everyone they may message now (a paired mentor or mentee; a facilitator of one of their groups;
-a member of a group they facilitate), whether or not anything was said yet."""
+"""``GET /api/conversations``: the signed-in person's conversations with their unread counts: their groups' rooms,
+and a direct conversation with everyone they may message now (a paired mentor or mentee; a facilitator of one of
+their groups; a member of a group they facilitate), whether or not anything was said yet."""
 
 from __future__ import annotations
 
@@ -108,32 +108,23 @@ async def list_conversations(request: web.Request) -> web.Response:
                 Conversation.kind == "dm", Conversation.key.contains(me)
             )
         )
+        # A direct conversation is read and written only while the two are linked (chat:history refuses it after),
+        # so one whose pairing or shared group ended is left out: its unread messages could never be cleared.
         reachable = await _reachable(session, user.id)
+        stored = {}
         for conversation_id, key, last_seq in direct.all():
             low, high = key.split(":")[1:]
-            other = high if low == me else low
-            link = reachable.pop(other, None)
-            other_user = None if link is not None else await session.get(User, uuid.UUID(other))
-            entries.append(
-                {
-                    "conversation": f"dm:{other}",
-                    "kind": "dm",
-                    "title": link[0] if link is not None else other_user.display_name if other_user else None,
-                    "last_seq": last_seq,
-                    "unread": await _unread(session, conversation_id, user.id),
-                    "may_send": link is not None,
-                    "relationship": link[1] if link is not None else None,
-                }
-            )
+            stored[high if low == me else low] = (conversation_id, last_seq)
         for other, (name, relationship) in sorted(reachable.items(), key=lambda item: (item[1][0], item[0])):
+            conversation_id, last_seq = stored.get(other, (None, 0))
+            unread = 0 if conversation_id is None else await _unread(session, conversation_id, user.id)
             entries.append(
                 {
                     "conversation": f"dm:{other}",
                     "kind": "dm",
                     "title": name,
-                    "last_seq": 0,
-                    "unread": 0,
-                    "may_send": True,
+                    "last_seq": last_seq,
+                    "unread": unread,
                     "relationship": relationship,
                 }
             )

@@ -71,31 +71,29 @@ async def test_conversations_list_everyone_one_may_message_and_what_they_are(api
     status, pairing = await api.call("POST", "/api/pairings", admin, {"mentor_id": morgan, "mentee_id": robin})
     assert status == 201
 
-    def direct(listing: dict) -> dict[str, tuple[str, str | None, bool]]:
+    def direct(listing: dict) -> dict[str, tuple[str, str]]:
         return {
-            c["conversation"]: (c["title"], c["relationship"], c["may_send"])
-            for c in listing["conversations"]
-            if c["kind"] == "dm"
+            c["conversation"]: (c["title"], c["relationship"]) for c in listing["conversations"] if c["kind"] == "dm"
         }
 
     _, robins = await api.call("GET", "/api/conversations", robin_token)
     # Robin's mentor and facilitator; never another participant of the group (membership is confidential).
     assert direct(robins) == {
-        f"dm:{fran}": ("Fran", "facilitator", True),
-        f"dm:{morgan}": ("Morgan", "mentor", True),
+        f"dm:{fran}": ("Fran", "facilitator"),
+        f"dm:{morgan}": ("Morgan", "mentor"),
     }
     assert all(c["unread"] == 0 and c["last_seq"] == 0 for c in robins["conversations"] if c["kind"] == "dm")
     _, frans = await api.call("GET", "/api/conversations", fran_token)
     assert direct(frans) == {
-        f"dm:{robin}": ("Robin", "group_member", True),
-        f"dm:{sam}": ("Sam", "group_member", True),
+        f"dm:{robin}": ("Robin", "group_member"),
+        f"dm:{sam}": ("Sam", "group_member"),
     }
     _, morgans = await api.call("GET", "/api/conversations", morgan_token)
-    assert direct(morgans) == {f"dm:{robin}": ("Robin", "mentee", True)}
+    assert direct(morgans) == {f"dm:{robin}": ("Robin", "mentee")}
 
-    # A pairing ended: Morgan and Robin may no longer write; with nothing said, the conversation is gone.
+    # A pairing ended: Morgan and Robin may no longer read or write their conversation, so it is no longer listed.
     await api.call("DELETE", f"/api/pairings/{pairing['id']}", admin)
     _, morgans = await api.call("GET", "/api/conversations", morgan_token)
     assert direct(morgans) == {}
     _, sams = await api.call("GET", "/api/conversations", sam_token)
-    assert direct(sams) == {f"dm:{fran}": ("Fran", "facilitator", True)}
+    assert direct(sams) == {f"dm:{fran}": ("Fran", "facilitator")}

@@ -371,7 +371,9 @@ async def test_a_flood_of_messages_is_rate_limited(cohort: Cohort) -> None:
 async def test_direct_messages_between_a_paired_mentor_and_mentee(api: Api, admin: str, cohort: Cohort) -> None:
     mentor_id, mentor_token = await api.user(admin, "mentor@example.org", "mentor", "Morgan")
     mentee = cohort.participants[0]
-    status, _ = await api.call("POST", "/api/pairings", admin, {"mentor_id": mentor_id, "mentee_id": mentee.user_id})
+    status, pairing = await api.call(
+        "POST", "/api/pairings", admin, {"mentor_id": mentor_id, "mentee_id": mentee.user_id}
+    )
     assert status == 201
     mentor = Peer("mentor")
     await mentor.connect(cohort.url, mentor_token)
@@ -398,11 +400,18 @@ async def test_direct_messages_between_a_paired_mentor_and_mentee(api: Api, admi
 
     # Unread counts for the web client, and marking as read.
     status, listing = await api.call("GET", "/api/conversations", mentee.token)
-    direct = next(c for c in listing["conversations"] if c["kind"] == "dm")
-    assert direct == {"conversation": f"dm:{mentor_id}", "kind": "dm", "title": "Morgan", "last_seq": 2, "unread": 1}
+    direct = next(c for c in listing["conversations"] if c["conversation"] == f"dm:{mentor_id}")
+    assert direct == {
+        "conversation": f"dm:{mentor_id}",
+        "kind": "dm",
+        "title": "Morgan",
+        "last_seq": 2,
+        "unread": 1,
+        "relationship": "mentor",
+    }
     assert await mentee_peer.call("chat:read", {"conversation": f"dm:{mentor_id}", "seq": 2}) == {"ok": True}
     _, listing = await api.call("GET", "/api/conversations", mentee.token)
-    assert next(c for c in listing["conversations"] if c["kind"] == "dm")["unread"] == 0
+    assert next(c for c in listing["conversations"] if c["conversation"] == f"dm:{mentor_id}")["unread"] == 0
 
     # Not paired: refused both ways; a facilitator and a member of their group may write.
     stranger = await cohort.connect(cohort.participants[1])
@@ -416,6 +425,16 @@ async def test_direct_messages_between_a_paired_mentor_and_mentee(api: Api, admi
     )
     assert ok["ok"] is True
     assert (await stranger.next("chat:message"))["conversation"] == f"dm:{cohort.facilitator.user_id}"
+
+    # The pairing ends: the conversation can no longer be read, so it leaves the mentee's list (no unread count
+    # that could never be cleared).
+    await mentor.call("chat:send", {"conversation": f"dm:{mentee.user_id}", "body": "One more", "client_id": "d3"})
+    status, _ = await api.call("DELETE", f"/api/pairings/{pairing['id']}", admin)
+    assert status == 200
+    _, listing = await api.call("GET", "/api/conversations", mentee.token)
+    assert f"dm:{mentor_id}" not in {c["conversation"] for c in listing["conversations"]}
+    refused = await mentee_peer.call("chat:history", {"conversation": f"dm:{mentor_id}"})
+    assert refused["error"]["code"] == "not_authorized"
 
 
 async def test_a_client_id_reused_for_another_conversation_is_a_conflict(cohort: Cohort) -> None:
