@@ -89,3 +89,14 @@ export const getGroup = (id, signal) => request("GET", `/api/groups/${encodeURIC
 export const getContacts = (signal) => request("GET", "/api/contacts", { signal });
 
 export const getCalls = (limit, signal) => request("GET", `/api/calls?limit=${encodeURIComponent(limit)}`, { signal });
+
+// Every conversation of the signed-in person, with unread counts: {conversations: [{conversation, kind, title,
+// last_seq, unread}]} (docs/protocol.md 7.5).
+export const getConversations = (signal) => request("GET", "/api/conversations", { signal });
+
+// A group's members (its facilitators and administrators may read it): {members: [{user_id, display_name, role}]}.
+export const getGroupMembers = (id, signal) =>
+  request("GET", `/api/groups/${encodeURIComponent(id)}/members`, { signal });
+
+// The program's help and crisis line, for anyone: {help_text: string|null}. No token is sent: the sign-in page asks.
+export const getHelp = (signal) => request("GET", "/api/help", { auth: false, signal });

@@ -9,11 +9,13 @@ import * as contacts from "./views/contacts.js";
 import * as sessionPage from "./views/session-page.js";
 import * as messages from "./views/messages.js";
 import * as admin from "./views/admin.js";
-import { setPageTitle } from "./attention.js";
+import { attentionOf, onAttention, setPageTitle } from "./attention.js";
 import { createCallLine } from "./calls/line.js";
 import { mountCallPanel } from "./calls/panel.js";
 import { isUp } from "./calls/state.js";
 import { setSessionHandlers } from "./live-session.js";
+import { createMessagesStore } from "./messages/store.js";
+import { linkLabel, navLinks } from "./nav.js";
 
 const routes = {
   "#/signin": signin,
@@ -53,6 +55,8 @@ const meName = document.getElementById("me-name");
 const signoutButton = document.getElementById("signout");
 const nav = document.getElementById("nav");
 const sessionNotice = document.getElementById("session-notice");
+const mainLandmark = document.getElementById("main");
+const announcer = document.getElementById("app-announcer");
 
 // The call line lives as long as the sign-in, across views: a call rings and goes on whatever page is open.
 const line = createCallLine();
@@ -64,6 +68,9 @@ window.havenCall = {
   },
   restartIce: () => line.restartIce(),
 };
+
+// Unread messages, counted live across the app while someone is signed in (messages/store.js).
+const unread = createMessagesStore({ line });
 
 let me = null;
 let current = null; // AbortController of the view on screen
@@ -78,16 +85,95 @@ function setMe(user) {
   me = user;
   meName.textContent = user ? user.display_name || user.email || "" : "";
   sessionBox.hidden = !user;
-  if (user) line.start(user);
-  else line.stop();
+  if (user) {
+    line.start(user);
+    unread.start(user);
+  } else {
+    line.stop();
+    unread.stop();
+  }
+  drawNav();
 }
+
+// -- the main navigation ------------------------------------------------------------------------------
+// Links per role (nav.js), each with its badge: unread direct messages on "Messages", missed calls on the calls link
+// (counted by the calls part, attention.js "calls"). Links are kept and updated in place, so a badge changing never
+// takes focus away from the link someone is on.
+const badgeCount = { messages: () => unread.directUnread, calls: () => attentionOf("calls") };
+let drawnKeys = "";
+
+function drawNav() {
+  const rooms = Object.values(unread.entries);
+  const links = navLinks(me, {
+    paired: line.contactsLoaded && line.contacts.length > 0,
+    inGroups: rooms.some((e) => e.kind === "room"),
+    hasDirect: rooms.some((e) => e.kind === "dm"),
+  });
+  const keys = links.map((l) => `${l.key}:${l.href}:${l.text}`).join("|");
+  if (keys !== drawnKeys) {
+    const focused = nav.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+    drawnKeys = keys;
+    nav.replaceChildren(...links.map((l) => {
+      const a = document.createElement("a");
+      a.href = l.href;
+      a.dataset.key = l.key;
+      a.append(Object.assign(document.createElement("span"), { className: "nav-text", textContent: l.text }));
+      return a;
+    }));
+    if (focused) nav.querySelector(`a[data-key="${focused}"]`)?.focus();
+    markCurrentLink(location.hash);
+  }
+  for (const [i, a] of [...nav.querySelectorAll("a")].entries()) {
+    const link = links[i];
+    const n = badgeCount[link.key]?.() || 0;
+    const label = linkLabel(link, n);
+    if (n > 0) a.setAttribute("aria-label", label);
+    else a.removeAttribute("aria-label");
+    let badge = a.querySelector(".nav-badge");
+    if (n > 0) {
+      // The badge's number is part of the link's name ("Messages, 2 unread"); a space keeps the words apart.
+      if (!badge) a.append(" ");
+      badge ??= a.appendChild(Object.assign(document.createElement("span"), { className: "nav-badge" }));
+      badge.setAttribute("aria-hidden", "true");
+      badge.textContent = n > 99 ? "99+" : String(n);
+    } else if (badge) {
+      badge.previousSibling?.remove(); // its space
+      badge.remove();
+    }
+  }
+}
+
+line.subscribe(drawNav);
+unread.subscribe(drawNav);
+onAttention((source) => {
+  if (source === "calls") drawNav();
+});
+
+// A direct message that waits (not the conversation on screen): said once, politely, wherever the person is.
+unread.onArrival((message) => {
+  announcer.textContent = "";
+  const who = message.display_name || "someone";
+  setTimeout(() => {
+    announcer.textContent = `New message from ${who}.`;
+  }, 50);
+});
+
+// The skip link moves focus to the page's main part without touching the address (a hash route).
+document.getElementById("skip-link").addEventListener("click", (event) => {
+  event.preventDefault();
+  mainLandmark.focus();
+});
 
 // Mentors have calls rather than groups, so their home is the calls page; administrators run the program console.
 const homeOf = (user) => (user?.role === "mentor" ? "#/contacts" : user?.role === "admin" ? "#/admin" : "#/groups");
+const titleOf = (page) => (typeof page.title === "function" ? page.title(me) : page.title);
 
+// The link of the page on screen is the current page; a page under it (a conversation under Messages) marks it too.
 function markCurrentLink(hash) {
   for (const link of nav.querySelectorAll("a")) {
-    if (link.getAttribute("href") === hash) link.setAttribute("aria-current", "page");
+    const href = link.getAttribute("href");
+    if (href === hash) link.setAttribute("aria-current", "page");
+    else if (hash.startsWith(`${href}/`)) link.setAttribute("aria-current", "true");
     else link.removeAttribute("aria-current");
   }
 }
@@ -136,7 +222,7 @@ async function route() {
   current?.abort();
   current = new AbortController();
   const { signal } = current;
-  setPageTitle(`${page.title} · Haven`);
+  setPageTitle(`${titleOf(page)} · Haven`);
   markCurrentLink(location.hash);
 
   if (page.requiresAuth && !me) {
@@ -149,10 +235,11 @@ async function route() {
     if (signal.aborted) return;
   }
   if (!page.requiresAuth) setMe(null);
+  setPageTitle(`${titleOf(page)} · Haven`); // some pages are named for the person (a participant's "Home")
 
   const notice = page === signin ? signInNotice : null;
   signInNotice = null;
-  await page.render(view, { navigate, setMe, signal, params, line, homeOf, notice, me });
+  await page.render(view, { navigate, setMe, signal, params, line, homeOf, notice, me, messages: unread });
   // Views move focus themselves (to a heading or first field) so screen readers
   // announce the change; if one didn't, keep focus from being lost on <body>.
   if (!signal.aborted && !view.contains(document.activeElement)) view.focus();

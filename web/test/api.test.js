@@ -9,7 +9,8 @@ globalThis.sessionStorage = {
   removeItem: (k) => store.delete(k),
 };
 
-const { request, login, getGroups, setUnauthorizedHandler, ApiError } = await import("../src/api.js");
+const { request, login, getGroups, getConversations, getGroupMembers, getHelp, setUnauthorizedHandler, ApiError } =
+  await import("../src/api.js");
 const { setToken, getToken, clearToken } = await import("../src/session.js");
 
 let calls;
@@ -93,4 +94,26 @@ test("a failed login does not trigger the unauthorized handler", async () => {
 test("network failure becomes a readable ApiError", async () => {
   globalThis.fetch = async () => { throw new TypeError("fetch failed"); };
   await assert.rejects(getGroups(), (err) => err.code === "network" && /reach Haven/.test(err.message));
+});
+
+test("conversations and a group's members are read with the token", async () => {
+  setToken("t3");
+  respond(200, { conversations: [] });
+  assert.deepEqual(await getConversations(), { conversations: [] });
+  respond(200, { members: [] });
+  await getGroupMembers("g/1");
+  assert.equal(calls[0].url, "/api/conversations");
+  assert.equal(calls[0].init.headers.Authorization, "Bearer t3");
+  assert.equal(calls[1].url, "/api/groups/g%2F1/members");
+});
+
+test("the help line is asked without a token (the sign-in page shows it)", async () => {
+  setToken("t4");
+  let unauthorized = 0;
+  setUnauthorizedHandler(() => { unauthorized += 1; });
+  respond(200, { help_text: "Call 0800 123 456\nany time" });
+  assert.deepEqual(await getHelp(), { help_text: "Call 0800 123 456\nany time" });
+  assert.equal(calls[0].url, "/api/help");
+  assert.equal(calls[0].init.headers.Authorization, undefined);
+  assert.equal(unauthorized, 0);
 });

@@ -1,9 +1,15 @@
+// Home: what is next for the person. A participant sees their session that is live now or next at the top, their
+// unread messages and their groups; a facilitator their groups, each with its sessions page and its chat's unread
+// count; an administrator who comes here sees every group. Mentors land on their mentees' page instead (main.js)
+// and see here the groups they belong to, if any.
 import { getAllGroups, getGroups } from "../api.js";
 import { h, setAlert } from "../dom.js";
+import { createHelpBox } from "../help.js";
 import { getMySessions } from "../program/api.js";
 import { formatWhen, upcoming } from "../program/when.js";
 
-export const title = "My groups";
+// A participant's page is their home; for the others it is the list of their groups.
+export const title = (me) => (me?.role === "participant" ? "Home" : me?.role === "admin" ? "Groups" : "My groups");
 export const requiresAuth = true;
 
 const ROLE_LABELS = { facilitator: "Facilitator", participant: "Participant" };
@@ -15,6 +21,8 @@ function groupItem(group) {
     h("span", { class: "group-name" }, group.name),
     h("span", { class: "group-meta" },
       role && h("span", { class: `role role-${group.my_role}` }, role),
+      // Filled in by the page from the unread counts (facilitators read every message of their group's chat).
+      group.my_role === "facilitator" && h("span", { class: "group-unread", hidden: true }),
       Number.isFinite(group.capacity) && h("span", { class: "muted" }, `Up to ${group.capacity} people`),
       group.my_role === "facilitator" && h("a", {
         class: "button button-quiet sessions-link",
@@ -61,8 +69,9 @@ async function upcomingSection(signal) {
     next && sessionLine(next, "Next session:", true),
     ...later.slice(0, LATER_SHOWN).map((s) => sessionLine(s, "Then:", false)),
   ];
-  return h("section", { class: "panel stack", id: "upcoming", "aria-labelledby": "upcoming-title" },
-    h("h3", { id: "upcoming-title" }, "Your sessions"),
+  return h("section", { class: `panel stack upcoming${live.length ? " has-live" : ""}`, id: "upcoming",
+    "aria-labelledby": "upcoming-title" },
+  h("h3", { id: "upcoming-title" }, "Your sessions"),
     h("ul", { class: "plain-list upcoming-list" }, items),
     h("p", { class: "muted" }, "Times are in your local time."));
 }
@@ -87,26 +96,70 @@ async function adminSection(signal) {
         "aria-label": `Sessions and settings: ${g.name}` }, "Sessions")))));
 }
 
-export async function render(root, { signal, me = null }) {
-  const heading = h("h2", { id: "groups-title", tabindex: "-1" }, "My groups");
+// "You have 2 unread messages", kept current, with the way to them.
+function messagesSection(store, signal) {
+  const text = h("p", { id: "home-unread" });
+  const link = h("a", { href: "#/messages", class: "button button-small", id: "home-messages-link" });
+  const box = h("section", { class: "panel home-messages", id: "home-messages", "aria-labelledby": "home-messages-title" },
+    h("h3", { id: "home-messages-title" }, "Messages"), h("div", { class: "row home-messages-row" }, text, link));
+  const draw = () => {
+    const n = store.directUnread;
+    box.classList.toggle("has-unread", n > 0);
+    text.textContent = n > 0 ? `You have ${n} unread ${n === 1 ? "message" : "messages"}.` : "No unread messages.";
+    link.textContent = n > 0 ? "Read them" : "Open messages";
+  };
+  draw();
+  const off = store.subscribe(draw);
+  signal.addEventListener("abort", off, { once: true });
+  return box;
+}
+
+// A facilitator's groups: the unread count of each group's chat beside it.
+function showRoomUnread(listEl, store) {
+  for (const span of listEl.querySelectorAll(".group-unread")) {
+    const groupId = span.closest("li.group")?.dataset.groupId;
+    const n = groupId ? store.roomUnread(groupId) : 0;
+    span.textContent = n > 0 ? `${n} new in the chat` : "";
+    span.hidden = n === 0;
+  }
+}
+
+export async function render(root, { signal, me = null, messages: store = null }) {
+  const role = me?.role;
+  const heading = h("h2", { id: "groups-title", tabindex: "-1" }, title(me));
   const status = h("p", { class: "muted", id: "groups-loading", role: "status" }, "Loading your groups…");
   const error = h("p", { id: "groups-error", class: "alert", role: "alert", hidden: true });
   const slot = h("div", { id: "upcoming-slot" });
-  const section = h("section", { class: "stack", "aria-labelledby": "groups-title" }, heading, status, error, slot);
-  root.replaceChildren(section);
+  const unread = store && role !== "admin" ? messagesSection(store, signal) : null;
+  const groupsTitle = h("h3", { id: "my-groups-title" }, "Your groups");
+  const section = h("section", { class: "stack home", "aria-labelledby": "groups-title" },
+    heading, slot, unread, status, error);
+  const help = createHelpBox();
+  root.replaceChildren(section, help);
   heading.focus();
 
   const sessions = upcomingSection(signal);
-  const administration = me?.role === "admin" ? adminSection(signal) : Promise.resolve(null);
+  const administration = role === "admin" ? adminSection(signal) : Promise.resolve(null);
   try {
     const { groups } = await getGroups(signal);
     const list = Array.isArray(groups) ? groups : [];
     status.remove();
     if (list.length === 0) {
-      section.append(h("p", { id: "groups-empty", class: "card calm" },
-        "You are not in any group yet. When a facilitator adds you, your groups will appear here."));
+      // Administrators enrol people in groups; an administrator has none of their own (their list follows).
+      if (role !== "admin") {
+        section.append(h("p", { id: "groups-empty", class: "card calm" },
+          "You are not in any group yet. When an administrator of your program enrols you in a group, "
+            + "it will appear here."));
+      }
     } else {
-      section.append(h("ul", { id: "groups", class: "group-list" }, list.map(groupItem)));
+      const listEl = h("ul", { id: "groups", class: "group-list", "aria-labelledby": "my-groups-title" },
+        list.map(groupItem));
+      section.append(groupsTitle, listEl);
+      if (store && list.some((g) => g.my_role === "facilitator")) {
+        showRoomUnread(listEl, store);
+        const off = store.subscribe(() => showRoomUnread(listEl, store));
+        signal.addEventListener("abort", off, { once: true });
+      }
     }
   } catch (err) {
     if (err.name === "AbortError") return;

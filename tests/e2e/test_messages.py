@@ -1,0 +1,152 @@
+"""Direct messages in real Chromium: a mentor and a mentee, the mentee on two devices. The mentor writes; the unread
+count rises on both of the mentee's devices (the nav's badge and the tab's title); the mentee reads it on one and it
+clears on the other; typing shows both ways; the reply reaches the mentor; older history loads on scrolling up."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Locator, Page, expect
+
+from tests.e2e.people import mentor_and_mentee, new_page, sign_in, token_of
+from tests.e2e.screens import check_screen
+from tests.support.processes import ADMIN_EMAIL, ADMIN_PASSWORD, Node, http
+from tests.support.realtime import Peer
+
+SEEDED = 55  # more than the first page (50), so the oldest come on scrolling up
+HELLO = "Hello Alex, how did the week go?"
+REPLY = "Better than last week, thank you."
+
+
+@pytest.fixture(scope="module")
+def site(module_site: Node) -> Node:
+    return module_site
+
+
+async def send(peer: Peer, conversation: str, body: str, client_id: str) -> int:
+    """One message, sent again (same client id) while the server's per-person rate limit refuses it."""
+    for _ in range(50):
+        ack: dict[str, Any] = await peer.call(
+            "chat:send", {"conversation": conversation, "body": body, "client_id": client_id}
+        )
+        if ack.get("ok"):
+            return int(ack["message"]["seq"])
+        assert ack["error"]["code"] == "rate_limited", ack
+        await asyncio.sleep(0.25)
+    raise AssertionError("the message was never taken")
+
+
+async def seed_history(site: Node, ids: dict[str, str]) -> None:
+    """SEEDED messages between the two, by their own Socket.IO connections, all read by the mentee afterwards."""
+    morgan, alex = Peer("morgan"), Peer("alex")
+    await morgan.connect(site.base, token_of(site, "morgan@example.org", "morgan-password"))
+    await alex.connect(site.base, token_of(site, "alex@example.org", "alex-password"))
+    try:
+
+        async def write(peer: Peer, other: str, name: str, count: int) -> list[int]:
+            return [await send(peer, f"dm:{other}", f"{name} seed {n}", f"{name}-seed-{n}") for n in range(count)]
+
+        half = SEEDED // 2
+        seqs = await asyncio.gather(
+            write(morgan, ids["mentee"], "morgan", SEEDED - half), write(alex, ids["mentor"], "alex", half)
+        )
+        last = max(max(s) for s in seqs)
+        assert last == SEEDED
+        ack = await alex.call("chat:read", {"conversation": f"dm:{ids['mentor']}", "seq": last})
+        assert ack["ok"], ack
+    finally:
+        await morgan.close()
+        await alex.close()
+
+
+def messages_link(page: Page) -> Locator:
+    return page.locator('#nav a[href="#/messages"]')
+
+
+async def test_messages_between_mentor_and_mentee(browser: Browser, site: Node) -> None:
+    ids = mentor_and_mentee(site)
+    await seed_history(site, ids)
+    morgan, alex, tablet = await new_page(browser), await new_page(browser), await new_page(browser)
+    errors: list[str] = []
+    for page in (morgan, alex, tablet):
+        page.on("pageerror", lambda error: errors.append(str(error)))
+
+    # The mentee, on two devices, has read everything so far.
+    for page in (alex, tablet):
+        await sign_in(page, site, "alex@example.org", "alex-password")
+        await expect(page.locator("#home-unread")).to_have_text("No unread messages.")
+        await expect(messages_link(page)).to_have_text("Messages")
+
+    # The mentor opens the conversation: the latest 50, the older ones on scrolling up, the place kept.
+    await sign_in(morgan, site, "morgan@example.org", "morgan-password")
+    await morgan.get_by_role("link", name="Messages").click()
+    alex_item = morgan.locator(f'#conversations li.conversation[data-user-id="{ids["mentee"]}"]')
+    await expect(alex_item).to_contain_text("Alex")
+    await expect(alex_item).to_contain_text("Your mentee")
+    await check_screen(morgan, "messages list")
+    await alex_item.get_by_role("link").click()
+    await expect(morgan).to_have_url(f"{site.base}/#/messages/{ids['mentee']}")
+    thread = morgan.locator("#thread-messages li.dm-message")
+    await expect(thread).to_have_count(50)
+    await expect(morgan.locator(f'#thread-messages li[data-seq="{SEEDED}"]')).to_be_in_viewport()
+    reading = morgan.locator('#thread-messages li[data-seq="6"]')
+    await morgan.locator("#thread-scroll").evaluate("el => { el.scrollTop = 0; }")
+    await expect(thread).to_have_count(SEEDED)
+    await expect(morgan.locator("#thread-earlier")).to_be_hidden()
+    # The message that was at the top is still in view: the older ones went above it.
+    await expect(reading).to_be_in_viewport()
+    await expect(morgan.locator('#thread-messages li[data-seq="1"]')).not_to_be_in_viewport()
+
+    # Writing: typing is shown to the mentee's open conversation; the message raises the count on both devices.
+    await morgan.fill("#thread-input", HELLO)
+    await morgan.press("#thread-input", "Enter")
+    await expect(morgan.locator("#thread-messages li.dm-message.mine").last).to_contain_text(HELLO)
+    await expect(morgan.locator("#thread-input")).to_have_value("")
+    for page in (alex, tablet):
+        await expect(messages_link(page)).to_have_attribute("aria-label", "Messages, 1 unread")
+        await expect(messages_link(page).locator(".nav-badge")).to_have_text("1")
+        await expect(page).to_have_title(re.compile(r"^\(1\) "))
+        await expect(page.locator("#home-unread")).to_have_text("You have 1 unread message.")
+
+    # Read on one device: the count clears on the other as well.
+    await messages_link(alex).click()
+    morgan_item = alex.locator(f'#conversations li.conversation[data-user-id="{ids["mentor"]}"]')
+    await expect(morgan_item.get_by_role("link")).to_have_attribute(
+        "aria-label", "Morgan, your mentor, 1 unread message"
+    )
+    await morgan_item.get_by_role("link").click()
+    await expect(alex.locator("#thread-messages li.dm-message").last).to_contain_text(HELLO)
+    for page in (alex, tablet):
+        await expect(messages_link(page).locator(".nav-badge")).to_have_count(0)
+        await expect(messages_link(page)).not_to_have_attribute("aria-label", re.compile("unread"))
+        await expect(page).not_to_have_title(re.compile(r"^\(\d+\) "))
+    await expect(tablet.locator("#home-unread")).to_have_text("No unread messages.")
+    await check_screen(alex, "messages thread")
+
+    # Typing, both ways; the reply reaches the mentor's open conversation (and is announced there).
+    await morgan.fill("#thread-input", "One more thing")
+    await expect(alex.locator("#thread-typing")).to_have_text("Morgan is typing…")
+    await morgan.fill("#thread-input", "")
+    await alex.fill("#thread-input", REPLY)
+    await expect(morgan.locator("#thread-typing")).to_have_text("Alex is typing…")
+    await alex.click("#thread-send")
+    await expect(morgan.locator("#thread-messages li.dm-message.theirs").last).to_contain_text(REPLY)
+    await expect(morgan.locator("#thread-announcer")).to_have_text(f"Alex: {REPLY}")
+    await expect(morgan.locator("#thread-typing")).to_have_text("")
+    # The mentor has it on screen: nothing waits for them.
+    await expect(messages_link(morgan).locator(".nav-badge")).to_have_count(0)
+
+    # The pairing ends: the conversation is closed, in the server's words, and nothing waits there any more.
+    admin = token_of(site, ADMIN_EMAIL, ADMIN_PASSWORD)
+    status, ended = http("DELETE", site.base + f"/api/pairings/{ids['pairing']}", None, admin)
+    assert status == 200, ended
+    await alex.reload()
+    await expect(alex.locator("#thread-closed")).to_contain_text("You can message your paired mentor or mentee")
+    await expect(alex.locator("#thread-form")).to_be_hidden()
+
+    assert not errors, errors
+    for page in (morgan, alex, tablet):
+        await page.context.close()
