@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import WEB_DIST
-from tests.e2e.people import WAIT_MS, facilitator_and_participant, sign_in_and_enter
+from tests.e2e.people import WAIT_MS, facilitator_and_participant, person_action, sign_in_and_enter
 from tests.support.processes import ADMIN_EMAIL, ADMIN_PASSWORD, Node, clean_env, create_admin, http, start_node
 
 MEDIA_WAIT_S = 20.0
@@ -137,7 +137,7 @@ async def test_forwarded_room(browser: Browser, site: Node) -> None:
     await expect(fran.locator('#videos figure.tile[data-speaking="true"]').first).to_be_attached(timeout=15_000)
 
     # The facilitator mutes Robin's microphone: the others see it on Robin's tile, apart from a self-mute.
-    await fran.locator(f'#roster li[data-user-id="{robin_id}"] button.mute-audio').click()
+    await person_action(fran, robin_id, "mute-audio")
     await expect(robin.locator("#room-notice")).to_contain_text("A facilitator muted your microphone")
     for page in (fran, sam):
         tile = page.locator(f'#videos figure.tile:not(.tile-local)[data-user-id="{robin_id}"]')

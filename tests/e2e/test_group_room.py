@@ -8,7 +8,7 @@ import time
 
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.people import WAIT_MS, facilitator_and_participant, sign_in_and_enter
+from tests.e2e.people import WAIT_MS, end_session, facilitator_and_participant, person_action, sign_in_and_enter
 from tests.support.processes import Node
 
 MEDIA_WAIT_S = 15.0
@@ -53,7 +53,6 @@ async def test_facilitated_group_room(browser: Browser, site: Node) -> None:
     fran, robin_page = await fran_context.new_page(), await robin_context.new_page()
     for page in (fran, robin_page):
         page.set_default_timeout(WAIT_MS)
-    fran.on("dialog", lambda dialog: dialog.accept())  # "End session" asks to confirm
 
     # The facilitator opens the room and is alone in it.
     await sign_in_and_enter(fran, site, "fran@example.org", "fran-password", group)
@@ -95,7 +94,7 @@ async def test_facilitated_group_room(browser: Browser, site: Node) -> None:
 
     # The facilitator mutes the participant's microphone; the participant cannot lift it in this group.
     await expect(robin_page.locator("#toggle-audio")).to_have_attribute("aria-pressed", "true")
-    await fran.locator(f'#roster li[data-user-id="{robin}"] button.mute-audio').click()
+    await person_action(fran, robin, "mute-audio")
     await expect(robin_page.locator("#room-notice")).to_contain_text(
         "A facilitator muted your microphone", timeout=WAIT_MS
     )
@@ -107,7 +106,7 @@ async def test_facilitated_group_room(browser: Browser, site: Node) -> None:
     assert await robin_page.evaluate("window.havenPeers.size") == 1
 
     # The facilitator ends the session for everyone.
-    await fran.click("#end-room")
+    await end_session(fran)
     await expect(robin_page.locator("#room-over")).to_contain_text("This session has ended", timeout=WAIT_MS)
     await expect(robin_page.locator("#back-to-groups")).to_be_visible()
     await expect(fran.locator("#room-over")).to_contain_text("This session has ended", timeout=WAIT_MS)

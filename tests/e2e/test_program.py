@@ -13,7 +13,15 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.e2e.people import facilitator_and_participant, new_page, sign_in, sign_in_and_enter, token_of
+from tests.e2e.people import (
+    end_session,
+    facilitator_and_participant,
+    new_page,
+    pass_prejoin,
+    sign_in,
+    sign_in_and_enter,
+    token_of,
+)
 from tests.support.processes import ADMIN_EMAIL, ADMIN_PASSWORD, Node, http
 
 AGREEMENT = "We keep what is said here in this room.\n\nWe listen without fixing."
@@ -42,7 +50,6 @@ async def test_agreement_checkin_support_sign_off_and_csv(browser: Browser, site
     assert status == 200, body
 
     fran, robin = await new_page(browser), await new_page(browser)
-    fran.on("dialog", lambda dialog: dialog.accept())  # "End session" asks to confirm
 
     # The facilitator is not asked to accept the agreement.
     await sign_in_and_enter(fran, site, "fran@example.org", "fran-password", group)
@@ -86,7 +93,7 @@ async def test_agreement_checkin_support_sign_off_and_csv(browser: Browser, site
     await expect(fran.locator("#support-badge")).to_be_hidden()
 
     # The facilitator ends the session and opens the group's session page.
-    await fran.click("#end-room")
+    await end_session(fran)
     await expect(fran.locator("#room-over")).to_contain_text("This session has ended")
     await fran.click("#back-to-groups")
     await fran.click(f'#groups li.group[data-group-id="{group}"] .sessions-link')
@@ -156,6 +163,7 @@ async def test_room_not_open_and_next_session(browser: Browser, site: Node, peop
     await expect(upcoming).to_contain_text("Next session:")
     await expect(upcoming).to_contain_text("Evening program group")
     await upcoming.get_by_role("link", name="Enter room").click()
+    await pass_prejoin(robin)
     await expect(robin.locator("#room-over")).to_contain_text("is not open yet. It opens")
     await expect(robin.locator("#room-over")).to_contain_text("(your time)")
     await expect(robin.locator("#retry-join")).to_be_visible()

@@ -34,6 +34,7 @@ async def test_time_zone_series_edit_and_agreement(browser: Browser, site: Node)
     # The administrator reaches the group from "All groups" and changes its zone, after confirming.
     admin = await new_page(browser, 360, 740)
     await sign_in(admin, site, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await admin.goto(f"{site.base}/#/groups")  # administrators land on the program console
     await admin.click(f'#all-groups li[data-group-id="{group}"] a')
     await expect(admin.locator("#group-zone")).to_contain_text("UTC")
     await admin.click("#zone-editor summary")

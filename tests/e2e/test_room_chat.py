@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from playwright.async_api import Browser, Locator, Page, expect
 
-from tests.e2e.people import WAIT_MS, facilitator_and_participant
+from tests.e2e.people import WAIT_MS, facilitator_and_participant, pass_prejoin
 from tests.e2e.people import sign_in_and_enter as enter
 from tests.support.processes import Node
 
@@ -29,6 +29,12 @@ def prepare(site: Node) -> dict[str, str]:
 
 async def sign_in_and_enter(page: Page, site: Node, email: str, password: str, group_id: str) -> None:
     await enter(page, site, email, password, group_id)
+    await show_chat(page)
+
+
+async def show_chat(page: Page) -> None:
+    """The chat tab of the room's side panel (a facilitator's panel opens on the people)."""
+    await page.click("#tab-chat")
     await expect(page.locator("#chat")).to_be_visible(timeout=WAIT_MS)
 
 
@@ -50,7 +56,6 @@ async def test_room_chat(browser: Browser, site: Node) -> None:
     fran, robin = await fran_context.new_page(), await robin_context.new_page()
     for page in (fran, robin):
         page.set_default_timeout(WAIT_MS)
-    fran.on("dialog", lambda dialog: dialog.accept())  # deleting asks to confirm
     robin_frames: list[str] = []  # what the participant's page sends over Socket.IO
     robin.on("websocket", lambda ws: ws.on("framesent", lambda data: robin_frames.append(str(data))))
     page_errors: list[str] = []
@@ -103,6 +108,7 @@ async def test_room_chat(browser: Browser, site: Node) -> None:
 
     # The facilitator deletes the participant's message: both pages show the tombstone.
     await message(fran, 1).locator("button.delete-message").click()
+    await message(fran, 1).get_by_role("button", name="Delete", exact=True).click()  # asked in the page first
     for page in (fran, robin):
         await expect(message(page, 1)).to_have_class(DELETED, timeout=WAIT_MS)
         await expect(message(page, 1).locator(".chat-body")).to_have_text("Message deleted", timeout=WAIT_MS)
@@ -146,7 +152,8 @@ async def test_room_chat(browser: Browser, site: Node) -> None:
     # After a reload the participant re-enters the room and sees the history, the deleted message as a tombstone.
     await robin.reload()
     await expect(robin).to_have_url(f"{site.base}/#/room/{group}", timeout=WAIT_MS)
-    await expect(robin.locator("#chat")).to_be_visible(timeout=WAIT_MS)
+    await pass_prejoin(robin)
+    await show_chat(robin)
     await expect(robin.locator("#chat-messages li.chat-message")).to_have_count(4, timeout=WAIT_MS)
     await expect(message(robin, 1)).to_have_class(DELETED)
     await expect(message(robin, 1).locator(".chat-body")).to_have_text("Message deleted")

@@ -8,6 +8,7 @@
 import { h } from "../dom.js";
 import { ChatLog, isMessage } from "./chat-log.js";
 import { createCatchUp, LATEST_PAGE } from "./chat-catch-up.js";
+import { createConfirmStep } from "./confirm-step.js";
 
 export const MAX_CHARS = 4000;
 const TYPING_SEND_EVERY_MS = 2000;
@@ -357,7 +358,8 @@ export function createChat({ conversation: initialConversation, request, showErr
   });
 
   // -- deleting ---------------------------------------------------------------------------------------
-  list.addEventListener("click", async (event) => {
+  // Deleting asks first, in place under the message (an in-page step rather than window.confirm).
+  list.addEventListener("click", (event) => {
     const btn = event.target.closest?.("button.delete-message");
     if (!btn || !list.contains(btn) || btn.getAttribute("aria-busy") === "true") return;
     const rec = log.get(btn.dataset.id);
@@ -367,7 +369,15 @@ export function createChat({ conversation: initialConversation, request, showErr
       ? "Delete your message? Everyone will see \u201cMessage deleted\u201d in its place."
       : `Delete this message from ${rec.display_name || "this person"}? `
         + "Everyone will see \u201cMessage deleted\u201d in its place.";
-    if (!window.confirm(question)) return;
+    const step = createConfirmStep({ question, confirmLabel: "Delete", cancelLabel: "Keep it", returnFocus: btn,
+      onConfirm: () => remove(rec, btn) });
+    rec.li.querySelector(".confirm-step")?.remove();
+    rec.li.append(step.el);
+    step.open();
+  });
+
+  async function remove(rec, btn) {
+    if (rec.deleted) return;
     btn.setAttribute("aria-busy", "true");
     clearError();
     const ack = await request("chat:delete", { conversation, id: rec.id });
@@ -380,7 +390,7 @@ export function createChat({ conversation: initialConversation, request, showErr
     // chat:deleted goes to everyone else, not to this connection.
     if (!rec.deleted) markDeleted(rec);
     rec.li.focus();
-  });
+  }
 
   // -- the room's side --------------------------------------------------------------------------------
   return {

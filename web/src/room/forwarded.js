@@ -150,7 +150,7 @@ function hasLiveVideo(state, userId) {
 
 // What a member's tile shows. `participant` is the roster entry (may be missing while it is not known yet).
 //   videoShown: the picture is shown (their camera is on and, in a forwarded room, a live video track arrives);
-//   speaking:   room:speakers names them;
+//   speaking:   room:speakers names them (in a mesh, the room's own measure of their sound, fed in the same way);
 //   audio/video: "on", "off" (their own choice) or "held" (a facilitator's mute stands: the server forwards none).
 export function tileView(state, participant, userId = participant?.user_id) {
   const p = participant && typeof participant === "object" ? participant : {};
@@ -169,6 +169,7 @@ export function tileView(state, participant, userId = participant?.user_id) {
     videoShown: video === "on" && (!forwarded || hasLiveVideo(state, userId)),
     speaking: Boolean(userId && state.speakers.includes(userId)),
     reconnecting: p.connected === false,
+    screen: p.screen === true, // their video is their shared screen
   };
 }
 
@@ -178,6 +179,7 @@ export function tileLabels(view) {
   if (view.audio === "held") labels.push("Mic muted by a facilitator");
   else if (view.audio === "off") labels.push("Mic off");
   if (view.video === "held") labels.push("Camera turned off by a facilitator");
+  if (view.screen) labels.push("Sharing their screen");
   if (view.reconnecting) labels.push("Reconnecting…");
   return labels;
 }

@@ -110,6 +110,7 @@ export class ForwarderLink {
     this.needsOffer = false;
     this.retryTimer = null;
     this.videoSender = null;
+    this.senders = { audio: null, video: null };
     this.started = false;
     this.closed = false;
     this.tracks = new Map(); // MediaStreamTrack -> stream id it belongs to now
@@ -150,6 +151,7 @@ export class ForwarderLink {
       const transceiver = this.pc.addTransceiver(track, { direction: "sendrecv", streams: [stream] });
       forceCodecs(transceiver, kind);
       if (kind === "video") this.videoSender = transceiver.sender;
+      this.senders[kind] = transceiver.sender;
       sending += 1;
     }
     // Listening only (no camera or microphone): still something to negotiate, so the connection comes up.
@@ -158,6 +160,19 @@ export class ForwarderLink {
       await capBitrate(this.videoSender);
       await this.#offer();
     });
+  }
+
+  // Puts another track on our sender of this kind (another camera or microphone, or the shared screen in place of
+  // the camera) without negotiating again; false when we send nothing of this kind.
+  async replaceTrack(kind, track) {
+    const sender = this.senders[kind];
+    if (this.closed || !sender) return false;
+    try {
+      await sender.replaceTrack(track);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   // An rtc:signal from the forwarder: {from, type, sdp | candidate}. Anything from another peer is not ours.

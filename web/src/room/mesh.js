@@ -80,6 +80,22 @@ export class Mesh {
     for (const peer of this.peers.values()) updateIceServers(peer.pc, iceServers);
   }
 
+  // Puts another track of this kind on every open connection's sender (another camera or microphone, or the shared
+  // screen in place of the camera) without negotiating again. Connections opened later take the local stream's.
+  // Resolves to the number of senders changed.
+  async replaceTrack(kind, track) {
+    const jobs = [];
+    for (const peer of this.peers.values()) {
+      for (const transceiver of peer.pc.getTransceivers()) {
+        const sends = transceiver.direction === "sendrecv" || transceiver.direction === "sendonly";
+        if (!sends || transceiver.receiver?.track?.kind !== kind) continue;
+        jobs.push(transceiver.sender.replaceTrack(track).then(() => 1, () => 0));
+      }
+    }
+    const done = await Promise.all(jobs);
+    return done.reduce((a, b) => a + b, 0);
+  }
+
   peerForUser(userId) {
     for (const peer of this.peers.values()) if (peer.userId === userId) return peer;
     return null;

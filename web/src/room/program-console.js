@@ -4,32 +4,9 @@ import { h } from "../dom.js";
 import { getCheckins, getOpenSupport } from "../program/api.js";
 import { INITIAL, badgeText, latestByUser, openSupport, ratingText, step } from "../program/checkins.js";
 import { formatWhen, isoUtc } from "../program/when.js";
+import { chime } from "./chime.js";
 
 const SEED_HOURS = 4; // check-ins of the last hours are read on entry: those given before the facilitator came
-
-// A short two-note chime (Web Audio; nothing to download). Silent where audio cannot start.
-function chime() {
-  try {
-    const Context = window.AudioContext || window.webkitAudioContext;
-    if (!Context) return;
-    const ctx = new Context();
-    const t = ctx.currentTime;
-    for (const [freq, at] of [[660, 0], [880, 0.18]]) {
-      const osc = ctx.createOscillator();
-      const gain = ctx.createGain();
-      osc.frequency.value = freq;
-      gain.gain.setValueAtTime(0.0001, t + at);
-      gain.gain.exponentialRampToValueAtTime(0.2, t + at + 0.02);
-      gain.gain.exponentialRampToValueAtTime(0.0001, t + at + 0.16);
-      osc.connect(gain).connect(ctx.destination);
-      osc.start(t + at);
-      osc.stop(t + at + 0.18);
-    }
-    setTimeout(() => ctx.close().catch(() => {}), 800);
-  } catch {
-    // no sound; the badge and the announcement still say it
-  }
-}
 
 export function checkinSummary(checkin) {
   if (!checkin) return null;

@@ -18,15 +18,30 @@ export function paintFigure(figure, stateEl, view, extraLabels = []) {
   figure.dataset.audio = view.audio;
   figure.dataset.video = view.video;
   figure.classList.toggle("speaking", view.speaking);
+  figure.classList.toggle("is-screen", view.screen === true);
   figure.classList.toggle("held", view.audio === "held" || view.video === "held");
   const labels = [...tileLabels(view), ...extraLabels];
   if (stateEl.textContent !== labels.join(" · ")) stateEl.textContent = labels.join(" · ");
 }
 
+// The first letter of a name, shown large on a tile whose camera is off.
+export function initialOf(name) {
+  const first = [...String(name || "").trim()][0];
+  return first ? first.toLocaleUpperCase() : "?";
+}
+
+function setSink(video, deviceId) {
+  if (typeof video.setSinkId !== "function") return;
+  video.setSinkId(deviceId || "").catch(() => {
+    // A speaker that went away: the default one plays instead.
+  });
+}
+
 export class VideoGrid {
   constructor(container) {
     this.container = container;
-    this.tiles = new Map(); // key -> {figure, video, name, state, sound}
+    this.tiles = new Map(); // key -> {figure, video, name, state, sound, initial}
+    this.sinkId = "";
   }
 
   keys() {
@@ -43,13 +58,16 @@ export class VideoGrid {
     const video = h("video", { class: "remote-video", "data-user-id": userId, autoplay: true, playsinline: true });
     video.playsInline = true;
     const name = h("span", { class: "tile-name" });
-    const speaking = h("span", { class: "tile-speaking", "aria-hidden": "true" }, "Speaking");
+    // "Speaking" is a word in the caption as well as the ring, so it is not told by colour alone.
+    const speaking = h("span", { class: "tile-speaking" }, "Speaking");
     const state = h("span", { class: "tile-state" });
     const sound = h("button", { type: "button", class: "button tile-sound", hidden: true }, "Turn on sound");
+    const initial = h("span", { class: "tile-initial", "aria-hidden": "true" });
     const figure = h("figure", { class: "tile", "data-user-id": userId, "data-key": key },
-      video, h("span", { class: "camera-off-note", "aria-hidden": "true" }, "Camera off"), sound,
+      video, h("span", { class: "camera-off-note" }, initial, h("span", {}, "Camera off")), sound,
       h("figcaption", {}, name, speaking, state));
-    tile = { figure, video, name, state, sound };
+    tile = { figure, video, name, state, sound, initial };
+    if (this.sinkId) setSink(video, this.sinkId);
     sound.addEventListener("click", () => {
       video.muted = false;
       video.play().catch(() => {});
@@ -72,7 +90,10 @@ export class VideoGrid {
     const tile = this.tiles.get(key);
     if (!tile) return;
     if (view.userId && tile.video.dataset.userId !== view.userId) tile.video.dataset.userId = view.userId;
-    if (tile.name.textContent !== view.name) tile.name.textContent = view.name;
+    if (tile.name.textContent !== view.name) {
+      tile.name.textContent = view.name;
+      tile.initial.textContent = initialOf(view.name);
+    }
     tile.figure.classList.toggle("camera-off", !view.videoShown);
     paintFigure(tile.figure, tile.state, view, extraLabels);
   }
@@ -83,6 +104,18 @@ export class VideoGrid {
     tile.video.srcObject = null;
     tile.figure.remove();
     this.tiles.delete(key);
+  }
+
+  // The speaker (audio output) chosen for the room, where the browser can choose (setSinkId).
+  setSink(deviceId) {
+    this.sinkId = deviceId || "";
+    for (const tile of this.tiles.values()) setSink(tile.video, this.sinkId);
+  }
+
+  // The figure showing this member, or null.
+  figureOf(userId) {
+    for (const tile of this.tiles.values()) if (tile.figure.dataset.userId === userId) return tile.figure;
+    return null;
   }
 
   clear() {
