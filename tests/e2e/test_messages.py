@@ -1,6 +1,8 @@
 """Direct messages in real Chromium: a mentor and a mentee, the mentee on two devices. The mentor writes; the unread
 count rises on both of the mentee's devices (the nav's badge and the tab's title); the mentee reads it on one and it
-clears on the other; typing shows both ways; the reply reaches the mentor; older history loads on scrolling up."""
+clears on the other; typing shows both ways; the reply reaches the mentor; older history loads on scrolling up; once
+the pairing ends the conversation leaves the list. A participant on a phone finds their group's facilitator in
+Messages, writes first, and the message box is in view without scrolling the page."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
-from tests.e2e.people import mentor_and_mentee, new_page, sign_in, token_of
+from tests.e2e.people import facilitator_and_participant, mentor_and_mentee, new_page, sign_in, token_of
 from tests.e2e.screens import check_screen
 from tests.support.processes import ADMIN_EMAIL, ADMIN_PASSWORD, Node, http
 from tests.support.realtime import Peer
@@ -19,6 +21,7 @@ from tests.support.realtime import Peer
 SEEDED = 55  # more than the first page (50), so the oldest come on scrolling up
 HELLO = "Hello Alex, how did the week go?"
 REPLY = "Better than last week, thank you."
+LAST = "See you next week."
 
 
 @pytest.fixture(scope="module")
@@ -139,14 +142,60 @@ async def test_messages_between_mentor_and_mentee(browser: Browser, site: Node) 
     # The mentor has it on screen: nothing waits for them.
     await expect(messages_link(morgan).locator(".nav-badge")).to_have_count(0)
 
-    # The pairing ends: the conversation is closed, in the server's words, and nothing waits there any more.
+    # A last message waits, unread, on both of the mentee's devices; then the pairing ends.
+    await messages_link(alex).click()
+    await morgan.fill("#thread-input", LAST)
+    await morgan.press("#thread-input", "Enter")
+    for page in (alex, tablet):
+        await expect(messages_link(page).locator(".nav-badge")).to_have_text("1")
     admin = token_of(site, ADMIN_EMAIL, ADMIN_PASSWORD)
     status, ended = http("DELETE", site.base + f"/api/pairings/{ids['pairing']}", None, admin)
     assert status == 200, ended
-    await alex.reload()
+    # The conversation leaves the list (it can no longer be read) and nothing waits there any more.
+    await messages_link(tablet).click()
+    await expect(tablet.locator("#conversations-empty")).to_be_visible()
+    await expect(tablet.locator(f'#conversations li[data-user-id="{ids["mentor"]}"]')).to_have_count(0)
+    await expect(messages_link(tablet).locator(".nav-badge")).to_have_count(0)
+    # Opened all the same (an old link), the conversation says why it is closed, in the server's words.
+    await alex.goto(f"{site.base}/#/messages/{ids['mentor']}")
     await expect(alex.locator("#thread-closed")).to_contain_text("You can message your paired mentor or mentee")
     await expect(alex.locator("#thread-form")).to_be_hidden()
+    await expect(alex.locator(f'#conversations li[data-user-id="{ids["mentor"]}"]')).to_have_count(0)
+    await expect(messages_link(alex).locator(".nav-badge")).to_have_count(0)
 
     assert not errors, errors
     for page in (morgan, alex, tablet):
         await page.context.close()
+
+
+async def test_participant_writes_first_to_their_facilitator_on_a_phone(browser: Browser, site: Node) -> None:
+    ids = facilitator_and_participant(site, name="Tuesday group")
+    robin = await new_page(browser, 360, 740)
+    errors: list[str] = []
+    robin.on("pageerror", lambda error: errors.append(str(error)))
+    await sign_in(robin, site, "robin@example.org", "robin-password")
+    await messages_link(robin).click()
+    fran_item = robin.locator(f'#conversations li.conversation[data-user-id="{ids["facilitator"]}"]')
+    await expect(fran_item.get_by_role("link")).to_have_attribute("aria-label", "Fran, facilitator of your group")
+    await fran_item.get_by_role("link").click()
+    await expect(robin.locator("#thread-empty")).to_have_text("No messages yet. You can write to Fran below.")
+
+    # On the phone the message box is in view without scrolling the page; the messages scroll inside the thread.
+    await expect(robin.locator("#thread-input")).to_be_in_viewport(ratio=1)
+    await expect(robin.locator("#thread-send")).to_be_in_viewport(ratio=1)
+    assert await robin.evaluate("() => window.scrollY") == 0
+    await check_screen(robin, "messages thread phone")
+
+    await robin.fill("#thread-input", "Hello Fran, may I ask about Tuesday?")
+    await robin.press("#thread-input", "Enter")
+    await expect(robin.locator("#thread-messages li.dm-message.mine")).to_contain_text("may I ask about Tuesday")
+    # The facilitator has it waiting, from a member of their group.
+    status, body = http(
+        "GET", site.base + "/api/conversations", None, token_of(site, "fran@example.org", "fran-password")
+    )
+    assert status == 200, body
+    entry = next(c for c in body["conversations"] if c["conversation"] == f"dm:{ids['participant']}")
+    assert (entry["unread"], entry["relationship"]) == (1, "group_member"), entry
+
+    assert not errors, errors
+    await robin.context.close()

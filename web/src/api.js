@@ -48,6 +48,9 @@ export async function request(method, path, { body, auth = true, signal, signOut
     throw new ApiError(0, "network", "Could not reach Haven. Check your connection and try again.");
   }
 
+  // 204 No Content (a removal): success with nothing to read.
+  if (response.status === 204) return null;
+
   let data = null;
   try {
     data = await response.json();
@@ -91,12 +94,9 @@ export const getContacts = (signal) => request("GET", "/api/contacts", { signal 
 export const getCalls = (limit, signal) => request("GET", `/api/calls?limit=${encodeURIComponent(limit)}`, { signal });
 
 // Every conversation of the signed-in person, with unread counts: {conversations: [{conversation, kind, title,
-// last_seq, unread}]} (docs/protocol.md 7.5).
+// last_seq, unread, relationship (direct ones)}]} (docs/protocol.md 7.5): their groups' rooms and everyone they may
+// message now.
 export const getConversations = (signal) => request("GET", "/api/conversations", { signal });
-
-// A group's members (its facilitators and administrators may read it): {members: [{user_id, display_name, role}]}.
-export const getGroupMembers = (id, signal) =>
-  request("GET", `/api/groups/${encodeURIComponent(id)}/members`, { signal });
 
 // The program's help and crisis line, for anyone: {help_text: string|null}. No token is sent: the sign-in page asks.
 export const getHelp = (signal) => request("GET", "/api/help", { auth: false, signal });

@@ -9,7 +9,7 @@ globalThis.sessionStorage = {
   removeItem: (k) => store.delete(k),
 };
 
-const { request, login, getGroups, getConversations, getGroupMembers, getHelp, setUnauthorizedHandler, ApiError } =
+const { request, login, getGroups, getConversations, getHelp, setUnauthorizedHandler, ApiError } =
   await import("../src/api.js");
 const { setToken, getToken, clearToken } = await import("../src/session.js");
 
@@ -96,15 +96,22 @@ test("network failure becomes a readable ApiError", async () => {
   await assert.rejects(getGroups(), (err) => err.code === "network" && /reach Haven/.test(err.message));
 });
 
-test("conversations and a group's members are read with the token", async () => {
+test("conversations are read with the token", async () => {
   setToken("t3");
   respond(200, { conversations: [] });
   assert.deepEqual(await getConversations(), { conversations: [] });
-  respond(200, { members: [] });
-  await getGroupMembers("g/1");
   assert.equal(calls[0].url, "/api/conversations");
   assert.equal(calls[0].init.headers.Authorization, "Bearer t3");
-  assert.equal(calls[1].url, "/api/groups/g%2F1/members");
+});
+
+test("a 204 reply (a removal, no body) resolves to null", async () => {
+  setToken("t5");
+  respond(204);
+  assert.equal(await request("DELETE", "/api/groups/g/extra-sessions/x"), null);
+  assert.equal(calls[0].init.method, "DELETE");
+  // Any other success still needs a JSON body.
+  respond(200, "");
+  await assert.rejects(request("GET", "/api/me"), (err) => err.code === "bad_response");
 });
 
 test("the help line is asked without a token (the sign-in page shows it)", async () => {

@@ -101,3 +101,31 @@ test("a failed list says so and is tried again later", async () => {
   assert.equal(store.loaded, false);
   store.stop();
 });
+
+test("a message from someone the list does not have, or a refusal, reads the list again", async () => {
+  const line = fakeLine();
+  let reads = 0;
+  let answer = { conversations: [] };
+  const store = createMessagesStore({ line, load: async () => { reads += 1; return answer; }, attention: () => {} });
+  store.start(ME);
+  await store.refresh();
+  // Newly paired with Morgan, who writes first: the list, read again, says who Morgan is to me.
+  answer = { conversations: [{ conversation: DM, kind: "dm", title: "Morgan", last_seq: 1, unread: 1,
+    relationship: "mentor" }] };
+  let before = reads;
+  line.emit("chat:message", message(1));
+  assert.equal(store.unreadOf(DM), 1);
+  await store.refresh();
+  assert.ok(reads > before);
+  assert.equal(store.entries[DM].relationship, "mentor");
+  assert.equal(store.unreadOf(DM), 1);
+  // The pairing ends: the server refuses the conversation, the list no longer names it, nothing waits.
+  answer = { conversations: [] };
+  before = reads;
+  store.markClosed(DM);
+  assert.equal(store.directUnread, 0);
+  await store.refresh();
+  assert.ok(reads > before);
+  assert.equal(store.entries[DM], undefined);
+  store.stop();
+});

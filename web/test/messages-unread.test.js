@@ -15,12 +15,14 @@ const msg = (seq, sender = MORGAN, extra = {}) => ({ type: "message", selfId: ME
 
 test("the list's counts are the start; direct ones make the total", () => {
   const s = loaded([
-    { conversation: DM.toUpperCase(), kind: "dm", title: "Morgan", last_seq: 4, unread: 2 },
+    { conversation: DM.toUpperCase(), kind: "dm", title: "Morgan", last_seq: 4, unread: 2, relationship: "mentor" },
     { conversation: ROOM, kind: "room", title: "Tuesday", last_seq: 9, unread: 5 },
   ]);
   assert.equal(s.loaded, true);
   assert.equal(unreadOf(s.entries[DM]), 2);
   assert.equal(s.entries[DM].title, "Morgan");
+  assert.equal(s.entries[DM].relationship, "mentor");
+  assert.equal(s.entries[ROOM].relationship, null);
   assert.equal(directUnread(s), 2);
 });
 
@@ -38,13 +40,16 @@ test("my own messages and deleted ones never count", () => {
   assert.equal(s.entries[DM].lastSeq, 2);
 });
 
-test("a first message names a new conversation after its sender", () => {
+test("a message in a conversation the list did not have names it after its sender and asks for the list", () => {
   const { state, refresh } = reduce(loaded([]), msg(1));
   assert.equal(state.entries[DM].title, "Morgan");
   assert.equal(state.entries[DM].kind, "dm");
-  assert.equal(refresh, false);
-  // Written from another of my devices to someone new: who it is, only the list can say.
-  assert.equal(reduce(loaded([]), msg(1, ME)).refresh, true);
+  assert.equal(state.entries[DM].relationship, null);
+  assert.equal(refresh, true); // who they are to me, only the list can say
+  assert.equal(reduce(loaded([]), msg(1, ME)).refresh, true); // written from another of my devices
+  assert.equal(reduce(state, msg(2)).refresh, false);
+  // The list read again drops a conversation it does not name.
+  assert.equal(run(state, { type: "loaded", conversations: [] }).entries[DM], undefined);
 });
 
 test("a message in the conversation being read is read as it comes", () => {
@@ -104,12 +109,15 @@ test("events that are not understood change nothing", () => {
   assert.equal(reduce(s, { type: "nonsense" }).state, s);
 });
 
-test("a conversation the server closed counts nothing, also after the list is read again", () => {
+test("a conversation the server closed counts nothing and asks for the list, which decides", () => {
   const list = [{ conversation: DM, kind: "dm", title: "Morgan", last_seq: 4, unread: 2 }];
-  let s = run(loaded(list), { type: "closed", conversation: DM });
-  assert.equal(unreadOf(s.entries[DM]), 0);
-  assert.equal(directUnread(s), 0);
-  s = run(s, { type: "loaded", conversations: list }, msg(5));
-  assert.equal(unreadOf(s.entries[DM]), 0);
-  assert.equal(reduce(s, { type: "closed", conversation: DM }).state, s);
+  const { state, refresh } = reduce(loaded(list), { type: "closed", conversation: DM });
+  assert.equal(refresh, true);
+  assert.equal(unreadOf(state.entries[DM]), 0);
+  assert.equal(directUnread(state), 0);
+  assert.equal(unreadOf(run(state, msg(5)).entries[DM]), 0);
+  assert.deepEqual(reduce(state, { type: "closed", conversation: DM }), { state, refresh: false });
+  // No longer listed (the pairing ended): gone. Listed again (a new link): open again.
+  assert.equal(run(state, { type: "loaded", conversations: [] }).entries[DM], undefined);
+  assert.equal(unreadOf(run(state, { type: "loaded", conversations: list }).entries[DM]), 2);
 });

@@ -1,18 +1,8 @@
 // The program console's REST calls (docs/protocol.md 4.2-4.5), through api.js's request(): every failure is an
 // ApiError whose message is the server's own sentence, safe to show.
-import { ApiError, request } from "../api.js";
+import { request } from "../api.js";
 
 const enc = encodeURIComponent;
-
-// request() expects a JSON reply; a removal answers 204 with no body, which is its success.
-async function noContent(method, path) {
-  try {
-    await request(method, path);
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 204) return;
-    throw err;
-  }
-}
 
 export const USER_PAGE_MAX = 500; // the server's largest page of people
 
@@ -40,7 +30,8 @@ export const updateGroup = (id, body) => request("PATCH", `/api/groups/${enc(id)
 export const getMembers = (id, signal) => request("GET", `/api/groups/${enc(id)}/members`, { signal });
 export const addMember = (id, userId, role) =>
   request("POST", `/api/groups/${enc(id)}/members`, { body: { user_id: userId, role } });
-export const removeMember = (id, userId) => noContent("DELETE", `/api/groups/${enc(id)}/members/${enc(userId)}`);
+// Answers 204 with no body: resolves to null.
+export const removeMember = (id, userId) => request("DELETE", `/api/groups/${enc(id)}/members/${enc(userId)}`);
 
 export const getPairings = (active, signal) => request("GET", `/api/pairings?active=${active ? "true" : "false"}`,
   { signal });

@@ -148,7 +148,8 @@ export function createMessagesStore({ line, load = getConversations, attention =
     },
     // The thread's read mark, acknowledged by the server.
     markRead: (conversation, seq) => apply({ type: "read", conversation, seq }),
-    // The server refused this conversation (a pairing that ended): it no longer counts as unread.
+    // The server refused this conversation (its pairing or shared group ended): it no longer counts as unread, and
+    // the list is read again (which no longer names it).
     markClosed: (conversation) => apply({ type: "closed", conversation }),
     // A message this device sent (the server does not send it back to the sending connection).
     noteSent(message) {

@@ -32,22 +32,24 @@ const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * @param {{id: string}} options.me
  * @param {{userId: string, name: string, detail?: string}} options.other
  * @param {string} [options.backHref] where "All conversations" leads
- * @returns {{el: HTMLElement, heading: HTMLElement, destroy: () => void}}
+ * @returns {{el: HTMLElement, heading: HTMLElement, rename: (name: string, detail?: string) => void, shown: () => void,
+ *   destroy: () => void}}
  */
 export function createThread({ line, store, me, other, backHref = "#/messages" }) {
   const conversation = `dm:${other.userId}`;
-  const otherName = other.name || "this person";
+  // Not named when the list does not have this person (a conversation that ended: the server says so below); the
+  // page names it once the list does (rename).
+  let otherName = "this person";
 
   // -- the panel --------------------------------------------------------------------------------------
-  const heading = h("h3", { id: "thread-title", tabindex: "-1" }, otherName);
+  const heading = h("h3", { id: "thread-title", tabindex: "-1" });
   const earlier = h("button", { type: "button", id: "thread-earlier", class: "button button-small button-quiet",
     hidden: true }, "Show earlier messages");
   const status = h("p", { id: "thread-status", class: "muted", role: "status" }, "Loading messages…");
-  const empty = h("p", { id: "thread-empty", class: "muted", hidden: true },
-    `No messages yet. You can write to ${otherName} below.`);
-  const list = h("ol", { id: "thread-messages", class: "dm-messages", "aria-label": `Messages with ${otherName}` });
-  const scroller = h("div", { id: "thread-scroll", class: "dm-scroll", role: "region",
-    "aria-label": `Conversation with ${otherName}`, tabindex: "0" }, earlier, status, empty, list);
+  const empty = h("p", { id: "thread-empty", class: "muted", hidden: true });
+  const list = h("ol", { id: "thread-messages", class: "dm-messages" });
+  const scroller = h("div", { id: "thread-scroll", class: "dm-scroll", role: "region", tabindex: "0" },
+    earlier, status, empty, list);
   const typing = h("p", { id: "thread-typing", class: "dm-typing muted" });
   const error = h("p", { id: "thread-error", class: "alert", role: "alert", hidden: true });
   const closed = h("p", { id: "thread-closed", class: "card calm", hidden: true });
@@ -55,18 +57,30 @@ export function createThread({ line, store, me, other, backHref = "#/messages" }
   const input = h("textarea", { id: "thread-input", name: "message", rows: "2", maxlength: String(MAX_CHARS),
     "aria-describedby": "thread-hint", autocomplete: "off", spellcheck: "true" });
   const sendButton = h("button", { type: "submit", id: "thread-send", class: "button" }, "Send");
-  const form = h("form", { id: "thread-form", class: "dm-form", novalidate: true },
-    h("label", { for: "thread-input" }, `Message to ${otherName}`), input,
+  const inputLabel = h("label", { for: "thread-input" });
+  const form = h("form", { id: "thread-form", class: "dm-form", novalidate: true }, inputLabel, input,
     h("div", { class: "dm-form-actions" }, hint, sendButton));
   // New messages from the other person, said politely (the list itself is not live: a page of history is not news).
   const announcer = h("p", { id: "thread-announcer", class: "visually-hidden", role: "status" });
+  const detail = h("p", { class: "muted dm-detail", hidden: true });
   const el = h("section", { id: "thread", class: "dm-thread", "aria-labelledby": "thread-title",
     "data-user-id": other.userId },
   h("div", { class: "dm-head" },
     h("a", { href: backHref, class: "dm-back" }, "All conversations"),
-    heading,
-    other.detail && h("p", { class: "muted" }, other.detail)),
+    heading, detail),
   scroller, typing, error, closed, form, announcer);
+
+  function rename(name, what) {
+    otherName = name || "this person";
+    heading.textContent = name || "Conversation";
+    detail.textContent = what || "";
+    detail.hidden = !what;
+    empty.textContent = `No messages yet. You can write to ${otherName} below.`;
+    list.setAttribute("aria-label", `Messages with ${otherName}`);
+    scroller.setAttribute("aria-label", `Conversation with ${otherName}`);
+    inputLabel.textContent = `Message to ${otherName}`;
+  }
+  rename(other.name, other.detail);
 
   // -- state ------------------------------------------------------------------------------------------
   const log = new ChatLog();
@@ -154,8 +168,8 @@ export function createThread({ line, store, me, other, backHref = "#/messages" }
   }
 
   // -- history ----------------------------------------------------------------------------------------
-  // The server refuses the history of a conversation the person may no longer have (a pairing that ended): said
-  // once, with the server's words, and not asked again.
+  // The server refuses a conversation the person may no longer have (its pairing or shared group ended): said once,
+  // with the server's words, and not asked again.
   let refused = false;
   async function historyRequest(event, payload) {
     const ack = await line.request(event, payload);
@@ -165,7 +179,7 @@ export function createThread({ line, store, me, other, backHref = "#/messages" }
       empty.hidden = true;
       earlier.hidden = true;
       store.markClosed(conversation);
-      closeComposer(errorText(ack, "This conversation is closed."), false);
+      closeComposer(errorText(ack, "This conversation is closed."));
     }
     return ack;
   }
@@ -318,9 +332,9 @@ export function createThread({ line, store, me, other, backHref = "#/messages" }
     else form.removeAttribute("aria-busy");
   }
 
-  // The conversation no longer takes new messages (the pairing ended): its history stays readable.
-  function closeComposer(text, readable = true) {
-    closed.textContent = readable ? `${text} You can still read the messages here.` : text;
+  // The conversation is closed (its pairing or shared group ended): nothing more can be written or read there.
+  function closeComposer(text) {
+    closed.textContent = text;
     closed.hidden = false;
     form.hidden = true;
     typing.textContent = "";
@@ -422,6 +436,8 @@ export function createThread({ line, store, me, other, backHref = "#/messages" }
   return {
     el,
     heading,
+    // The list now names the other person (the thread was opened before it did).
+    rename,
     // The thread was put on screen (or shown again): read marks may go.
     shown() {
       onVisibility();

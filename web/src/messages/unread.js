@@ -7,10 +7,15 @@
 // most once and may come out of order, so each conversation remembers the seqs it counted (never twice) and says when
 // only a fresh read of the list can tell (a read mark that falls inside what the list counted): `refresh`.
 //
-// An entry: {conversation, kind: "dm"|"room", title, baseSeq (the list's last_seq), baseUnread (the list's unread),
-// seen: seqs past baseSeq met live, unreadSeqs: those of them from others still unread, readSeq (the highest read mark
-// known), lastSeq, lastAt (when the latest live message came, ms; 0 when none came while this page was open), closed
-// (the server refused its history on this page: it counts nothing)}.
+// The list names every direct conversation the person may have now (docs/protocol.md 7.5), with `relationship`: what
+// the other person is to them. A conversation it does not name cannot be read: a live message in one the list did not
+// have (someone new, or a link made since) asks for the list again, and a new list drops what it no longer names.
+//
+// An entry: {conversation, kind: "dm"|"room", title, relationship ("mentor"|"mentee"|"facilitator"|"group_member"|
+// null), baseSeq (the list's last_seq), baseUnread (the list's unread), seen: seqs past baseSeq met live, unreadSeqs:
+// those of them from others still unread, readSeq (the highest read mark known), lastSeq, lastAt (when the latest live
+// message came, ms; 0 when none came while this page was open), closed (the server refused it since the list was read:
+// it counts nothing until a list names it again)}.
 
 export const EMPTY = Object.freeze({ loaded: false, entries: Object.freeze({}) });
 
@@ -25,14 +30,16 @@ export function kindOf(name) {
 
 const count = (n) => (Number.isInteger(n) && n > 0 ? n : 0);
 
-// A closed conversation (the server refused its history: a pairing that ended) has nothing the person can read.
+// A closed conversation (the server refused it: a pairing or shared group that ended) has nothing the person can read.
 export function unreadOf(entry) {
   return entry && !entry.closed ? entry.baseUnread + entry.unreadSeqs.length : 0;
 }
 
+const RELATIONSHIPS = new Set(["mentor", "mentee", "facilitator", "group_member"]);
+
 function blank(conversation, kind, title = null) {
-  return { conversation, kind, title, baseSeq: 0, baseUnread: 0, seen: [], unreadSeqs: [], readSeq: 0, lastSeq: 0,
-    lastAt: 0, closed: false };
+  return { conversation, kind, title, relationship: null, baseSeq: 0, baseUnread: 0, seen: [], unreadSeqs: [],
+    readSeq: 0, lastSeq: 0, lastAt: 0, closed: false };
 }
 
 function fromList(item) {
@@ -40,6 +47,7 @@ function fromList(item) {
   const kind = item?.kind === "dm" || item?.kind === "room" ? item.kind : kindOf(conversation);
   if (!conversation || !kind) return null;
   const entry = blank(conversation, kind, typeof item.title === "string" && item.title ? item.title : null);
+  if (kind === "dm" && RELATIONSHIPS.has(item.relationship)) entry.relationship = item.relationship;
   entry.baseSeq = count(item.last_seq);
   entry.lastSeq = entry.baseSeq;
   entry.baseUnread = count(item.unread);
@@ -57,9 +65,10 @@ function onMessage(state, { message, selfId, reading = false, now = 0 }) {
   if (!kind || !Number.isInteger(seq) || seq < 1) return { state, refresh: false };
   const fromOther = Boolean(message.sender_id) && message.sender_id !== selfId;
   const known = state.entries[conversation];
-  // A conversation the list did not have (a first message): named after the other person when they wrote it.
+  // A conversation the list did not have (someone new, or written from another of my devices): named after the other
+  // person when they wrote it, until the list, read again, says who they are to me (or drops it).
   const entry = known ? { ...known } : blank(conversation, kind, fromOther ? message.display_name || null : null);
-  const refresh = !known && !entry.title;
+  const refresh = !known;
   entry.lastAt = Math.max(entry.lastAt, now);
   if (seq <= entry.baseSeq || entry.seen.includes(seq)) return { state: withEntry(state, entry), refresh };
   entry.seen = [...entry.seen, seq];
@@ -107,10 +116,14 @@ function onLoaded(state, { conversations }) {
   for (const item of Array.isArray(conversations) ? conversations : []) {
     const entry = fromList(item);
     if (!entry) continue;
+    // Keeps the order of what came while this page was open, and what came live past what this list covers (a list
+    // read just before it). Named by the list, it is open again (not closed).
     const before = state.entries[entry.conversation];
     if (before) {
-      entry.lastAt = before.lastAt; // keeps the order of what came while this page was open
-      entry.closed = before.closed;
+      entry.lastAt = before.lastAt;
+      entry.seen = before.seen.filter((seq) => seq > entry.baseSeq);
+      entry.unreadSeqs = before.unreadSeqs.filter((seq) => seq > entry.baseSeq);
+      entry.lastSeq = Math.max(entry.baseSeq, ...entry.seen);
     }
     entries[entry.conversation] = entry;
   }
@@ -121,7 +134,7 @@ function onLoaded(state, { conversations }) {
  * The next state for an event, and whether the list must be read again to know the counts.
  * Events: {type: "loaded", conversations} (GET /api/conversations), {type: "message", message, selfId, reading, now},
  * {type: "read", conversation, seq}, {type: "deleted", conversation, seq}, {type: "closed", conversation} (the server
- * refused its history), {type: "reset"}.
+ * refused it), {type: "reset"}.
  * @returns {{state: object, refresh: boolean}}
  */
 export function reduce(state, event) {
@@ -138,7 +151,8 @@ export function reduce(state, event) {
       const conversation = nameOf(event.conversation);
       const entry = state.entries[conversation] || blank(conversation, kindOf(conversation));
       if (!entry.kind || entry.closed) return { state, refresh: false };
-      return { state: withEntry(state, { ...entry, closed: true }), refresh: false };
+      // The list, read again, no longer names it (or names it again when a new link opened it meanwhile).
+      return { state: withEntry(state, { ...entry, closed: true }), refresh: true };
     }
     case "reset":
       return { state: EMPTY, refresh: false };

@@ -9,7 +9,9 @@ import { showCheckinSharing } from "../program/checkin-sharing-panel.js";
 import { createMenteeCheckins } from "../program/mentee-checkins-panel.js";
 import { formatTime, parseSentAt } from "../room/chat.js";
 
-export const title = "Mentor calls";
+// A mentor's page is named as their nav link names it ("Mentees"); everyone else's, "Mentor calls".
+const pageName = (me) => (me?.role === "mentor" ? "Mentees" : "Mentor calls");
+export const title = pageName;
 export const requiresAuth = true;
 
 const RECENT_CALLS = 10;
@@ -74,8 +76,8 @@ function callAlerts() {
   return el;
 }
 
-export async function render(root, { signal, line }) {
-  const heading = h("h2", { id: "contacts-title", tabindex: "-1" }, "Mentor calls");
+export async function render(root, { signal, line, me }) {
+  const heading = h("h2", { id: "contacts-title", tabindex: "-1" }, pageName(me || line.me));
   const lead = h("p", { class: "muted" },
     "The people you are paired with. When someone is online, you can call them here.");
   const loading = h("p", { class: "muted", id: "contacts-loading", role: "status" }, "Loading your contacts…");

@@ -1,7 +1,8 @@
-// Messages: every direct conversation the person may have (their mentor or mentees, a facilitator's group members,
-// and anyone they wrote with before), unread counts on each, and the conversation itself ("#/messages/<user id>").
-// On a wide screen the list stays beside the open conversation; on a phone the conversation takes the page.
-import { getGroupMembers, getGroups } from "../api.js";
+// Messages: a direct conversation with everyone the person may message now (their mentor or mentees, their group's
+// facilitator, a facilitator's group members), as GET /api/conversations lists them (messages/store.js keeps that
+// list and its unread counts live), and the conversation itself ("#/messages/<user id>"). Nothing else is read: a
+// group's roster is not (reading it is audited), and a conversation whose pairing or shared group ended is not
+// listed. On a wide screen the list stays beside the open conversation; on a phone the conversation takes the page.
 import { setPageTitle } from "../attention.js";
 import { h } from "../dom.js";
 import { conversationLabel, conversationList } from "../messages/list.js";
@@ -10,46 +11,12 @@ import { createThread } from "../messages/thread.js";
 export const title = "Messages";
 export const requiresAuth = true;
 
-const WAIT_FOR_CONTACTS_MS = 4000;
-
 const EMPTY_TEXT = {
   mentor: "No conversations yet. When an administrator pairs you with a mentee, you can write to them here.",
   facilitator: "No conversations yet. The members of the groups you facilitate appear here.",
-  participant: "No conversations yet. When an administrator pairs you with a mentor, or a facilitator writes to "
-    + "you, your conversations appear here.",
+  participant: "No conversations yet. When an administrator pairs you with a mentor or adds you to a group, you can "
+    + "write to your mentor and your group's facilitator here.",
 };
-
-// For a facilitator: the people of the groups they facilitate, with whom they may write (their rosters).
-async function groupMembers(me, signal) {
-  if (me?.role !== "facilitator") return [];
-  try {
-    const { groups } = await getGroups(signal);
-    const mine = (Array.isArray(groups) ? groups : []).filter((g) => g.my_role === "facilitator");
-    const rosters = await Promise.all(mine.map((g) => getGroupMembers(g.id, signal)
-      .then((data) => (Array.isArray(data?.members) ? data.members : []).map((m) => ({ ...m, group_name: g.name })))
-      .catch(() => [])));
-    return rosters.flat();
-  } catch {
-    return []; // the conversations already written still show
-  }
-}
-
-// Resolves once the call line has its contacts (or after a while: the page shows what it has).
-function contactsReady(line, signal) {
-  if (line.contactsLoaded || line.contactsError) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      off();
-      clearTimeout(timer);
-      resolve();
-    };
-    const off = line.subscribe(() => {
-      if (line.contactsLoaded || line.contactsError) done();
-    });
-    const timer = setTimeout(done, WAIT_FOR_CONTACTS_MS);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 function unreadBadge(n) {
   return n > 0 ? h("span", { class: "unread-badge", "aria-hidden": "true" }, n > 99 ? "99+" : String(n)) : null;
@@ -60,7 +27,9 @@ export async function render(root, { signal, params, line, me, messages: store }
   root.classList.add("view-wide");
   signal.addEventListener("abort", () => root.classList.remove("view-wide"), { once: true });
 
-  const heading = h("h2", { id: "messages-title", tabindex: "-1" }, "Messages");
+  // On a phone the open conversation says who it is with; the page's heading stays for screen readers.
+  const heading = h("h2", { id: "messages-title", tabindex: "-1", class: openId ? "visually-hidden-narrow" : null },
+    "Messages");
   const loading = h("p", { id: "conversations-loading", class: "muted", role: "status" }, "Loading your conversations…");
   const error = h("p", { id: "conversations-error", class: "alert", role: "alert", hidden: true });
   const empty = h("p", { id: "conversations-empty", class: "card calm", hidden: true },
@@ -71,21 +40,15 @@ export async function render(root, { signal, params, line, me, messages: store }
     loading, error, empty, list);
   const threadPane = h("div", { class: "thread-pane", id: "thread-pane" });
   const layout = h("div", { class: `messages-layout${openId ? " has-thread" : ""}` }, listPane, openId && threadPane);
-  root.replaceChildren(h("div", { class: "stack" }, heading, layout));
+  root.replaceChildren(h("div", { class: "stack messages-page" }, heading, layout));
   heading.focus();
 
-  let members = [];
   let ready = false;
   let thread = null;
+  let named = false; // the open thread knows whom it is with
 
-  function items() {
-    return conversationList({
-      contacts: line.contactsLoaded ? line.contacts : [],
-      members,
-      entries: store.entries,
-      selfId: me?.id,
-    });
-  }
+  const items = () => conversationList({ entries: store.entries, selfId: me?.id });
+  const itemOf = (all, userId) => all.find((i) => i.userId === userId) || null;
 
   function draw() {
     if (signal.aborted) return;
@@ -93,7 +56,7 @@ export async function render(root, { signal, params, line, me, messages: store }
     loading.hidden = ready;
     error.textContent = ready && store.error && !store.loaded ? store.error : "";
     error.hidden = !error.textContent;
-    empty.hidden = !ready || all.length > 0;
+    empty.hidden = !ready || all.length > 0 || !store.loaded;
     const focusedId = list.contains(document.activeElement) ? document.activeElement.dataset.userId : null;
     list.replaceChildren(...all.map((item) => h("li", {
       class: `conversation${item.unread > 0 ? " has-unread" : ""}`, "data-user-id": item.userId },
@@ -107,38 +70,42 @@ export async function render(root, { signal, params, line, me, messages: store }
     item.unread > 0 && " ",
     unreadBadge(item.unread)))));
     if (focusedId) list.querySelector(`a[data-user-id="${focusedId}"]`)?.focus();
+    // A thread opened before the list named its person (the list was late): named now.
+    const open = thread && !named ? itemOf(all, openId) : null;
+    if (open) {
+      named = true;
+      thread.rename(open.name, open.detail);
+      setPageTitle(`${open.name} · Messages · Haven`);
+    }
   }
 
   const offStore = store.subscribe(draw);
-  const offLine = line.subscribe(() => {
-    if (line.contactsLoaded) draw();
-  });
   signal.addEventListener("abort", () => {
     offStore();
-    offLine();
     thread?.destroy();
   }, { once: true });
 
   draw();
-  members = await Promise.all([groupMembers(me, signal), store.loaded ? null : store.refresh(),
-    contactsReady(line, signal)]).then(([found]) => found);
+  // The list is read again on coming here (a pairing made or ended since); the page waits only for a first one.
+  const fresh = store.refresh();
+  if (!store.loaded) await fresh;
   if (signal.aborted) return;
   ready = true;
   draw();
 
   if (!openId) return;
-  const item = items().find((i) => i.userId === openId);
+  let item = itemOf(items(), openId);
   if (!item) {
-    threadPane.replaceChildren(h("div", { class: "card stack", id: "thread-missing" },
-      h("h3", { tabindex: "-1" }, "No such conversation"),
-      h("p", {}, "You have no conversation with this person. Choose one of your conversations."),
-      h("a", { href: "#/messages", class: "button button-quiet" }, "All conversations")));
-    threadPane.querySelector("h3").focus();
-    return;
+    await fresh; // someone the list did not have yet: the fresh list may
+    if (signal.aborted) return;
+    item = itemOf(items(), openId);
   }
-  thread = createThread({ line, store, me, other: { userId: openId, name: item.name, detail: item.detail } });
+  // Not in the list: the conversation is opened all the same, and the server says why it is closed (a pairing or
+  // shared group that ended).
+  named = Boolean(item);
+  thread = createThread({ line, store, me, other: { userId: openId, name: item?.name || "", detail: item?.detail } });
   threadPane.replaceChildren(thread.el);
   thread.shown();
-  setPageTitle(`${item.name} · Messages · Haven`);
+  setPageTitle(`${item?.name || "Conversation"} · Messages · Haven`);
   thread.heading.focus();
 }
