@@ -108,5 +108,9 @@ async def test_no_link_leads_nowhere(
         await expect(page.locator("#contacts-title")).to_have_text("Mentees")
         await expect(page).to_have_title("Mentees · Haven")
     await check_screen(page, f"home {email.split('@')[0]}")
+    # A reload of the bare address lands on the same home, once the person is known again (not on #/groups).
+    await page.goto(site.base + "/")
+    await expect(page).to_have_url(site.base + "/" + home)
+    await expect(page.locator("#view h2").first).to_be_visible()
     assert await visit_every_link(page, site) == links
     await page.context.close()

@@ -38,6 +38,30 @@ ICE_UFRAGS = """
 }
 """
 
+# The state of the camera track in the local stream, and of the video track the call's connection sends.
+LOCAL_VIDEO_STATE = """
+() => {
+  const stream = document.querySelector("#call-local-video").srcObject;
+  const track = stream && stream.getVideoTracks()[0];
+  return track ? track.readyState : null;
+}
+"""
+SENT_VIDEO_STATE = """
+() => {
+  const pc = window.havenCall && window.havenCall.pc;
+  const sender = pc && pc.getSenders().find((s) => s.track && s.track.kind === "video");
+  return sender ? sender.track.readyState : null;
+}
+"""
+
+
+async def until(page: Page, condition: str, failure: str) -> None:
+    """Waits for a condition in the page (evaluated as a function body; the page's CSP forbids string eval)."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not await page.evaluate(f"() => Boolean({condition})"):
+        assert time.monotonic() < deadline, failure
+        await asyncio.sleep(0.1)
+
 
 async def frames_decoded_over(page: Page, minimum: int) -> int:
     deadline = time.monotonic() + MEDIA_WAIT_S
@@ -153,10 +177,15 @@ async def test_mentor_calls_mentee(browser: Browser, site: Node) -> None:
         await expect(page.locator("#call-status")).to_have_text(f"You are in a call with {other}.")
         await expect(page.locator("#call-ended")).to_be_hidden()
 
-    # Turning the camera off is this side's own choice and shows at once.
+    # Turning the camera off is this side's own choice and shows at once; the camera then stops (its light goes
+    # off), and turning it on opens it again.
     await alex.get_by_role("button", name="Camera").click()
     await expect(alex.locator("#call-toggle-video")).to_have_attribute("aria-pressed", "false")
     await expect(alex.locator("#call-toggle-video")).to_contain_text("Off")
+    await until(alex, f"({LOCAL_VIDEO_STATE})() === 'ended'", "the camera was not stopped")
+    await alex.get_by_role("button", name="Camera").click()
+    await expect(alex.locator("#call-toggle-video")).to_have_attribute("aria-pressed", "true")
+    await until(alex, f"({SENT_VIDEO_STATE})() === 'live'", "the camera did not come back on the connection")
 
     # The mentor hangs up: both sides see the call ended, and each other online again.
     await morgan.get_by_role("button", name="Hang up").click()

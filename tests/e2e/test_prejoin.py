@@ -52,10 +52,12 @@ CONTROLS_IN_VIEW = """
 })
 """
 
-# getUserMedia refused, as when the person blocked camera and microphone for the site.
+# getUserMedia refused, as when the person blocked camera and microphone for the site; or, once window.holdMedia is
+# set, never answered, as while the browser's permission prompt stays open.
 REFUSE_MEDIA = """
-navigator.mediaDevices.getUserMedia = () =>
-  Promise.reject(new DOMException("Permission denied", "NotAllowedError"));
+navigator.mediaDevices.getUserMedia = () => window.holdMedia
+  ? new Promise(() => {})
+  : Promise.reject(new DOMException("Permission denied", "NotAllowedError"));
 """
 
 
@@ -140,8 +142,10 @@ async def test_device_check_before_a_call(browser: Browser, module_site: Node) -
     await morgan.get_by_role("button", name="Devices").click()
     await expect(morgan.locator("#call-device-camera")).to_be_focused()
     before = await morgan.evaluate(SENT_AUDIO)
+    await morgan.locator("#call-device-microphone").focus()
     await morgan.locator("#call-device-microphone").select_option(label="Fake Audio Input 1")
     await until(morgan, f"({SENT_AUDIO})() !== {before!r}", "the microphone on the connection did not change")
+    await expect(morgan.locator("#call-device-microphone")).to_be_focused()  # not dropped while it switched
     assert await morgan.evaluate(SENT_AUDIO) == "Fake Audio Input 1"
     assert await morgan.evaluate(LOCAL_AUDIO) == ["Fake Audio Input 1"]
     await morgan.get_by_role("button", name="Hang up").click()
@@ -154,7 +158,7 @@ async def test_device_check_before_a_call(browser: Browser, module_site: Node) -
     await expect(morgan.locator("#prejoin-preview")).to_be_attached()
     await morgan.locator("#prejoin-cancel").click()
     await expect(morgan.locator("#prejoin")).to_have_count(0)
-    await expect(morgan.get_by_role("button", name="Call Alex")).to_be_visible()
+    await expect(morgan.get_by_role("button", name="Call Alex")).to_be_focused()  # back where it was opened
     await morgan.context.close()
 
     # Refused: calm words, the switches off, and the call can still be placed (to see and hear).
@@ -174,6 +178,19 @@ async def test_device_check_before_a_call(browser: Browser, module_site: Node) -
     await expect(refused.locator("#call-status")).to_have_text("Calling Alex…")
     await expect(refused.locator("#call-media-note")).to_contain_text("without a camera or microphone")
     await expect(alex.locator("#incoming-call")).to_be_visible()
+    await refused.get_by_role("button", name="Stop calling").click()
+    await expect(alex.locator("#incoming-call")).to_be_hidden()
+
+    # The permission prompt left open: Join says what it waits for, then places the call without devices.
+    await refused.get_by_role("button", name="Close").click()
+    await refused.evaluate("window.holdMedia = true")
+    await refused.get_by_role("button", name="Call Alex").click()
+    await refused.locator("#prejoin-join").click()
+    await expect(refused.locator("#prejoin-wait")).to_have_text(
+        "Waiting for your browser's permission to use the camera and microphone…"
+    )
+    await expect(refused.locator("#call-status")).to_have_text("Calling Alex…")
+    await expect(refused.locator("#call-media-note")).to_contain_text("without a camera or microphone")
     await refused.get_by_role("button", name="Stop calling").click()
     await expect(alex.locator("#incoming-call")).to_be_hidden()
     await refused.context.close()

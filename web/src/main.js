@@ -108,6 +108,7 @@ function drawNav() {
     paired: line.contactsLoaded && line.contacts.length > 0,
     inGroups: rooms.some((e) => e.kind === "room"),
     hasDirect: rooms.some((e) => e.kind === "dm"),
+    missedCalls: attentionOf("calls"),
   });
   const keys = links.map((l) => `${l.key}:${l.href}:${l.text}`).join("|");
   if (keys !== drawnKeys) {
@@ -209,12 +210,23 @@ setSessionHandlers({
   onNotice: showSessionNotice,
 });
 
+let routing = 0; // each route() call's number: one that waited and is no longer the latest stops
+
 async function route() {
+  const turn = ++routing;
   const signedIn = Boolean(getToken());
-  const defaultHash = signedIn ? homeOf(me) : "#/signin";
   const { page, params } = match(location.hash);
-  if (!page) return navigate(defaultHash);
-  if (page.requiresAuth && !signedIn) return navigate("#/signin");
+  if (page?.requiresAuth && !signedIn) return navigate("#/signin");
+  // Home depends on the role: after a reload the person is not known yet, so ask before choosing it.
+  if (signedIn && !me && (!page || page === signin)) {
+    try {
+      setMe(await getMe());
+    } catch (err) {
+      if (err.status === 401) return; // already signed out, on the way to the sign-in page
+    }
+    if (turn !== routing) return;
+  }
+  if (!page) return navigate(signedIn ? homeOf(me) : "#/signin");
   if (page === signin && signedIn) return navigate(homeOf(me));
   if (page === room && isUp(line.state)) return navigate("#/contacts"); // one call or one room at a time
   line.setPaused(page === room);

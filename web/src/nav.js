@@ -1,20 +1,22 @@
 // The main navigation for each kind of person (no DOM here; main.js draws it). Every link leads somewhere that
-// person has: a participant's "Mentor calls" only once they are paired, "Messages" for those who may have direct
-// conversations (administrators have none), a mentor's "My groups" only when they belong to a group.
+// person has: a participant's "Mentor calls" only once they are paired (or while missed calls wait there, even after
+// the pairing ended), "Messages" for those who may have direct conversations (administrators have none), a mentor's
+// "My groups" only when they belong to a group.
 
 /**
  * @param {{role: string}|null} me
- * @param {{paired?: boolean, inGroups?: boolean, hasDirect?: boolean}} facts what is known of the person so far
+ * @param {{paired?: boolean, inGroups?: boolean, hasDirect?: boolean, missedCalls?: number}} facts what is known of
+ *   the person so far
  * @returns {Array<{key: string, href: string, text: string}>}
  */
-export function navLinks(me, { paired = false, inGroups = false, hasDirect = false } = {}) {
+export function navLinks(me, { paired = false, inGroups = false, hasDirect = false, missedCalls = 0 } = {}) {
   const home = { key: "home", href: "#/groups", text: "Home" };
   const groups = { key: "groups", href: "#/groups", text: "My groups" };
   const messages = { key: "messages", href: "#/messages", text: "Messages" };
   const calls = { key: "calls", href: "#/contacts", text: "Mentor calls" };
   switch (me?.role) {
     case "participant":
-      return [home, messages, ...(paired ? [calls] : [])];
+      return [home, messages, ...(paired || missedCalls > 0 ? [calls] : [])];
     case "mentor":
       return [{ key: "calls", href: "#/contacts", text: "Mentees" }, messages, ...(inGroups ? [groups] : [])];
     case "facilitator":

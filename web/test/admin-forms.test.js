@@ -8,8 +8,8 @@ import { characters, checkCapacity, checkDisplayName, checkEmail, checkGroupName
 import { changesQuestion, enrolChoices, groupChanges, groupValues, newGroupBody, newGroupValues, placesFor,
   splitGroups } from "../src/admin/groups.js";
 import { menteeChoices, mentorChoices, pairingBody, pairingRows } from "../src/admin/pairings.js";
-import { filterUsers, namesById, newUserBody, passwordBody, roleChangeBody, roleChangeQuestion, suggestPassword,
-  userMatches } from "../src/admin/users.js";
+import { accountsView, filterUsers, isFiltering, namesById, newUserBody, passwordBody, roleChangeBody,
+  roleChangeQuestion, suggestPassword, userMatches } from "../src/admin/users.js";
 
 test("emails are trimmed, lower-cased and must look like local@domain.tld", () => {
   assert.deepEqual(checkEmail("  Jo@Example.ORG "), { value: "jo@example.org" });
@@ -86,6 +86,36 @@ test("the list filter matches name or email in any case, role and status", () =>
   assert.equal(userMatches(users[0], { text: "  " }), true);
   assert.deepEqual(filterUsers(null, {}), []);
   assert.equal(namesById(users).get("3"), "Morgan");
+});
+
+test("a filter searches every account once they are read, not just the page on screen", () => {
+  const person = (i) => ({ id: String(i), display_name: `Person ${i}`, email: `p${i}@example.org`,
+    role: i === 150 ? "mentor" : "participant", disabled: false });
+  const everyone = Array.from({ length: 250 }, (_, i) => person(i));
+  const page = everyone.slice(100, 200);
+  // No filter: the page, with its range and page turns.
+  const plain = accountsView({ page, everyone: null, filter: {}, offset: 100, more: true });
+  assert.equal(plain.rows.length, 100);
+  assert.equal(plain.count, "Showing accounts 101 to 200.");
+  assert.equal(plain.pager, true);
+  assert.equal(plain.needEveryone, false);
+  // A filter before every account is read: the page's matches meanwhile, and every account is asked for.
+  const waiting = accountsView({ page, everyone: null, filter: { text: "person 2" }, offset: 100, more: true });
+  assert.equal(waiting.needEveryone, true);
+  assert.equal(waiting.pager, false);
+  assert.equal(waiting.count, "Searching every account… 0 accounts match the filter among accounts 101 to 200.");
+  // Once read: matches from all 250, on any page.
+  const found = accountsView({ page, everyone, filter: { text: "person 2" }, offset: 100, more: true });
+  assert.deepEqual(found.rows.map((u) => u.id), ["2", ...Array.from({ length: 10 }, (_, i) => String(20 + i)),
+    ...Array.from({ length: 50 }, (_, i) => String(200 + i))]);
+  assert.equal(found.count, "61 accounts match the filter, of 250 accounts.");
+  assert.equal(found.needEveryone, false);
+  assert.deepEqual(accountsView({ page, everyone, filter: { role: "mentor" } }).rows.map((u) => u.id), ["150"]);
+  // A list that fits one page is every account already.
+  const small = accountsView({ page: everyone.slice(0, 3), filter: { text: "person 1" }, offset: 0, more: false });
+  assert.equal(small.needEveryone, false);
+  assert.equal(small.count, "1 account matches the filter, of 3 accounts.");
+  assert.equal(isFiltering({ text: "  " }), false);
 });
 
 test("suggested passwords are four groups of four readable characters, drawn fairly", () => {

@@ -2,14 +2,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { createMissedCalls, isMissedFor, missedIds, readSeen, SEEN_PREFIX, seenNow } from "../src/calls/missed.js";
+import {
+  createMissedCalls, firstSeen, isMissedFor, missedIds, readSeen, SEEN_PREFIX, seenNow,
+} from "../src/calls/missed.js";
 
 const ME = "u-me";
 const record = (id, fields) => ({ id, caller_id: "u-sam", callee_id: ME, outcome: "missed", answered_at: null,
   invited_at: "2030-01-01T10:00:00Z", ...fields });
 
-function memoryStorage() {
-  const data = new Map();
+function memoryStorage(initial = {}) {
+  const data = new Map(Object.entries(initial));
   return { getItem: (k) => (data.has(k) ? data.get(k) : null), setItem: (k, v) => data.set(k, String(v)), data };
 }
 
@@ -40,8 +42,49 @@ test("once seen, only newer records and unseen live calls count", () => {
   assert.deepEqual(missedIds({ records: later, live: ["live-2", "live-1"], seen, selfId: ME }), ["live-2", "new"]);
 });
 
-test("the tracker counts, marks seen per person and survives a broken load", async () => {
+test("a browser that remembers nothing starts from the newest record, but counts what rang out in the tab", () => {
+  const records = [record("live-1", { invited_at: "2030-01-01T12:00:00Z" }), record("b",
+    { invited_at: "2030-01-01T11:00:00Z" }), record("a")];
+  const seen = firstSeen({ records, live: ["live-1"], selfId: ME });
+  assert.equal(seen.at, "2030-01-01T11:00:00Z");
+  assert.deepEqual(seen.ids.sort(), ["a", "b"]);
+  assert.deepEqual(missedIds({ records, live: ["live-1"], seen, selfId: ME }), ["live-1"]);
+  assert.deepEqual(firstSeen({ records: [], selfId: ME }), { at: null, ids: [] });
+});
+
+test("a new browser does not count old history; a call missed later counts", async () => {
   const storage = memoryStorage();
+  let calls = [record("old-1"), record("old-2", { invited_at: "2030-01-01T09:00:00Z" })];
+  const missed = createMissedCalls({ load: async () => ({ calls }), storage, onChange: () => {} });
+  await missed.start(ME);
+  assert.equal(missed.count, 0);
+  assert.equal(readSeen(storage, ME).at, "2030-01-01T10:00:00Z");
+  calls = [record("new", { invited_at: "2030-01-01T10:30:00Z" }), ...calls];
+  await missed.refresh();
+  assert.deepEqual(missed.ids, ["new"]);
+});
+
+test("what another tab marks seen clears the count here", async () => {
+  const storage = memoryStorage({ [SEEN_PREFIX + ME]: JSON.stringify({ at: "2029-12-31T00:00:00Z", ids: [] }) });
+  const calls = [record("a")];
+  const here = createMissedCalls({ load: async () => ({ calls }), storage, onChange: () => {} });
+  const there = createMissedCalls({ load: async () => ({ calls }), storage, onChange: () => {} });
+  await here.start(ME);
+  await there.start(ME);
+  here.addLive("live-1");
+  there.addLive("live-1");
+  assert.equal(here.count, 2);
+  there.markSeen();
+  assert.equal(there.count, 0);
+  here.storageChanged(SEEN_PREFIX + "someone-else"); // not this person's memory
+  assert.equal(here.count, 2);
+  here.storageChanged(SEEN_PREFIX + ME);
+  assert.equal(here.count, 0);
+});
+
+test("the tracker counts, marks seen per person and survives a broken load", async () => {
+  // This browser looked before the first record.
+  const storage = memoryStorage({ [SEEN_PREFIX + ME]: JSON.stringify({ at: "2029-12-31T00:00:00Z", ids: [] }) });
   const counts = [];
   let calls = [record("a")];
   let fail = false;

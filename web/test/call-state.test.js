@@ -288,3 +288,72 @@ test("media settings default to no servers and direct connections", () => {
   assert.deepEqual(mediaOf({ media: { ice_servers: "x", ice_transport_policy: "nope" } }),
     { iceServers: [], iceTransportPolicy: "all" });
 });
+
+const TIMEOUT = { ok: false, error: { code: "timeout", message: "Haven did not answer in time. Please try again." } };
+const OTHER_CALL = "7c1e9a44-2b5d-4f0e-8e3a-9d6b1c2f3e44";
+
+test("an answer that timed out may have answered the call: it is hung up, not left open", () => {
+  const { state, effects } = run(ringing(), { type: "accept" }, { type: "accept_ack", ack: TIMEOUT });
+  assert.equal(state.phase, Phase.ENDED);
+  assert.equal(state.reason, "not_answered");
+  const hangup = effects.find((e) => e.type === "emit" && e.event === "call:hangup");
+  assert.deepEqual(hangup?.payload, { call_id: CALL });
+  // A plain refusal (the call had ended) sends nothing more.
+  const refused = run(ringing(), { type: "accept" },
+    { type: "accept_ack", ack: { ok: false, error: { code: "conflict", message: "over" } } });
+  assert.ok(!types(refused.effects).includes("emit call:hangup"));
+});
+
+test("an invite that timed out is hung up if it is answered later", () => {
+  const timedOut = run(IDLE, { type: "dial", contact: SAM }, { type: "invite_ack", ack: TIMEOUT }).state;
+  assert.equal(timedOut.phase, Phase.ENDED);
+  assert.equal(timedOut.reason, "not_placed");
+  assert.equal(timedOut.strayInvite, true);
+  // Dismissing the note, or calling again (refused: our line is busy with the stray call), keeps it in mind.
+  const later = run(timedOut, { type: "dismiss" }, { type: "dial", contact: SAM }, { type: "invite_ack",
+    ack: { ok: false, error: { code: "conflict", message: "You are already in a call; end it first." } } }).state;
+  assert.equal(later.strayInvite, true);
+  const { state, effects } = run(later, { type: "accepted",
+    data: { call_id: OTHER_CALL, peer_id: "callee-1", answered_by: "callee-1" }, selfPeer: "caller-1" });
+  assert.deepEqual(effects, [{ type: "emit", event: "call:hangup", payload: { call_id: OTHER_CALL }, ack: null }]);
+  assert.equal(state.strayInvite, false);
+  assert.equal(state.phase, Phase.ENDED);
+  // Only once; and without a timed-out invite, another call of this person (another device's) is left alone.
+  const again = step(state, { type: "accepted", data: { call_id: "x", peer_id: "p", answered_by: "p" } });
+  assert.deepEqual(again.effects, []);
+  // A call to this person answered on another of their devices (the caller's peer id differs from the answerer's)
+  // is not ours to end, stray invite or not.
+  assert.deepEqual(step(later, { type: "accepted",
+    data: { call_id: OTHER_CALL, peer_id: "caller-9", answered_by: "my-phone" } }).effects, []);
+  assert.deepEqual(step(IDLE, { type: "accepted", data: { call_id: "x", peer_id: "p", answered_by: "p" } }).effects,
+    []);
+});
+
+test("an invite cancelled before its timed-out acknowledgement is kept in mind too", () => {
+  const cancelled = run(IDLE, { type: "dial", contact: SAM }, { type: "cancel" }).state;
+  assert.equal(step(cancelled, { type: "invite_ack", ack: TIMEOUT }).state.strayInvite, true);
+});
+
+test("a stray invite is forgotten after a while, or when our connection drops", () => {
+  const timedOut = run(IDLE, { type: "dial", contact: SAM }, { type: "invite_ack", ack: TIMEOUT }).state;
+  assert.equal(step(timedOut, { type: "stray_over" }).state.strayInvite, false);
+  assert.equal(step(timedOut, { type: "connection_lost" }).state.strayInvite, false);
+  const { effects } = run(timedOut, { type: "stray_over" },
+    { type: "accepted", data: { call_id: OTHER_CALL, peer_id: "p", answered_by: "p" } });
+  assert.deepEqual(effects, []);
+});
+
+test("a ring whose call:ended never comes stops after its time, as missed", () => {
+  const state = ringing();
+  assert.equal(state.ringSeconds, 45);
+  assert.equal(step(state, { type: "ring_over", callId: OTHER_CALL }).state, state, "another call's timer");
+  const { state: over, effects } = run(state, { type: "ring_over", callId: CALL });
+  assert.equal(over.phase, Phase.ENDED);
+  assert.equal(over.reason, "missed");
+  assert.ok(types(effects).includes("stop_media"));
+  // Not while our answer is on its way, nor once answered.
+  const answering = run(state, { type: "accept" }).state;
+  assert.equal(step(answering, { type: "ring_over", callId: CALL }).state, answering);
+  const answered = answeredAsCallee();
+  assert.equal(step(answered, { type: "ring_over", callId: CALL }).state, answered);
+});

@@ -61,6 +61,17 @@ test("no such device: that kind starts off, and without ids nothing is named", (
   assert.equal(hidden.video, true);
 });
 
+test("before permission (no ids told), the saved devices are still asked for", () => {
+  const unnamed = groupDevices([{ kind: "videoinput", deviceId: "", label: "" },
+    { kind: "audioinput", deviceId: "", label: "" }]);
+  const saved = { videoDeviceId: "cam-b", audioDeviceId: "mic-a", outputDeviceId: null, video: true, audio: false };
+  assert.deepEqual(initialChoice(saved, unnamed), {
+    videoDeviceId: "cam-b", audioDeviceId: "mic-a", outputDeviceId: null, video: true, audio: false,
+  });
+  // With ids told, a saved device that is gone gives way to the first one.
+  assert.equal(initialChoice({ ...saved, videoDeviceId: "gone" }, groupDevices([CAM_A])).videoDeviceId, "cam-a");
+});
+
 test("the saved choice is read defensively and merged when written", () => {
   assert.equal(readSaved(memoryStorage()), null);
   assert.equal(readSaved(memoryStorage({ [SAVED_KEY]: "{not json" })), null);

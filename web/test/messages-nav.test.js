@@ -17,6 +17,13 @@ test("each role has its own links", () => {
   assert.deepEqual(navLinks(null), []);
 });
 
+test("a participant's calls link stays while missed calls wait there, even once the pairing ended", () => {
+  assert.deepEqual(texts(navLinks({ role: "participant" }, { missedCalls: 2 })),
+    ["Home #/groups", "Messages #/messages", "Mentor calls #/contacts"]);
+  assert.deepEqual(texts(navLinks({ role: "participant" }, { missedCalls: 0 })),
+    ["Home #/groups", "Messages #/messages"]);
+});
+
 test("badges are said in the link's name", () => {
   const [, messages, calls] = navLinks({ role: "participant" }, { paired: true });
   assert.equal(linkLabel(messages, 2), "Messages, 2 unread");

@@ -26,9 +26,11 @@ export function select(id, options, value = "") {
     options.map(([v, text]) => h("option", { value: v, selected: v === value }, text)));
 }
 
-/** A password input with "Show password": {input, el}. The person can read what they type before it goes. */
-export function passwordField(id, label, hint) {
-  const input = h("input", { type: "password", id, name: id, autocomplete: "new-password", spellcheck: "false",
+/** A password input with "Show password": {input, el}. The person can read what they type before it goes.
+ * `autocomplete`: "new-password" for one's own new password; "off" for one set for someone else, so the browser does
+ * not offer to save it as the administrator's own. */
+export function passwordField(id, label, hint, { autocomplete = "new-password" } = {}) {
+  const input = h("input", { type: "password", id, name: id, autocomplete, spellcheck: "false",
     autocapitalize: "off" });
   const show = checkbox(`${id}-show`, "Show password");
   show.input.addEventListener("change", () => {
@@ -63,39 +65,51 @@ export function flagField(form, control) {
 }
 
 /**
- * An act that is asked first and then done: `ask(question, label, from)` shows the question in the page; confirming
- * runs `act()`. A refusal puts the server's sentence in `alert` and hands focus back to `from`; a success hides the
- * step and runs `done(result)`. Returns {el, ask, hide}.
+ * An act that is asked first and then done: `ask(question, label, from, subject)` shows the question in the page;
+ * confirming runs `act(subject)`. A refusal puts the server's sentence in `alert` and hands focus back to `from`; a
+ * success hides the step and runs `done(result, subject)`. The subject (the member, the pairing, the body to send) is
+ * the one asked about when the person confirmed, even if another is asked about while the request is on its way.
+ * Returns {el, ask, hide}.
  */
 export function createAct({ id, alert, act, done }) {
   let from = null;
+  let subject = null;
+  let asked = 0; // how many questions were asked: a newer one stays on screen when an older act finishes
   const step = createConfirmStep({
     id,
     onConfirm: async () => {
+      const mine = { subject, from, asked };
       setAlert(alert, "");
       let result;
       try {
-        result = await act();
+        result = await act(mine.subject);
       } catch (err) {
-        step.hide();
+        if (mine.asked === asked) step.hide();
         setAlert(alert, err.message);
-        from?.focus();
+        if (mine.asked === asked) mine.from?.focus();
         return;
       }
-      step.hide();
-      await done(result);
+      if (mine.asked === asked) step.hide();
+      await done(result, mine.subject);
     },
   });
   return {
     el: step.el,
     hide: step.hide,
-    ask(question, label, returnTo) {
+    ask(question, label, returnTo, about = null) {
       from = returnTo;
+      subject = about;
+      asked += 1;
       setAlert(alert, "");
       step.ask(question, label, returnTo);
     },
   };
 }
+
+/** A username the browser's password manager reads with a password form (hidden from everyone else), so that if it
+ * saves the password at all it is under the account it belongs to, never under the administrator's own. */
+export const usernameFor = (email) => h("input", { type: "text", autocomplete: "username", value: email || "",
+  hidden: true, readonly: true });
 
 export const alertBox = (id) => h("p", { class: "alert", role: "alert", id, hidden: true });
 

@@ -156,12 +156,11 @@ export async function showGroups(host, { signal, announce }) {
     const error = alertBox("group-settings-error");
     const fields = groupFields("group-settings", groupValues(group));
     const save = h("button", { type: "submit", class: "button button-small", id: "group-settings-save" }, "Save changes");
-    let changes = null;
     const known = (zone) => zone === group.timezone || isKnownZone(zone);
     const act = createAct({
       id: "group-settings-confirm", alert: error,
-      act: () => updateGroup(group.id, changes.body),
-      done: (updated) => {
+      act: (changes) => updateGroup(group.id, changes.body),
+      done: (updated, changes) => {
         replaceGroup(updated);
         openGroup(updated.id);
         announce(`${updated.name} is saved: ${changes.changes.map((c) => c.label).join(", ")} changed.`);
@@ -179,8 +178,7 @@ export async function showGroups(host, { signal, announce }) {
         return flagField(form, fields.controls[built.field] || save);
       }
       flagField(form, null);
-      changes = built;
-      act.ask(changesQuestion(group, built.changes), "Yes, save", save);
+      act.ask(changesQuestion(group, built.changes), "Yes, save", save, built);
     });
     return form;
   }
@@ -211,13 +209,11 @@ export async function showGroups(host, { signal, announce }) {
   // ---- a new group --------------------------------------------------------------------------------------------
   const createError = alertBox("new-group-error");
   const fresh = groupFields("new-group", newGroupValues(browserZone()));
-  let pending = null;
   const create = createAct({
     id: "new-group-confirm", alert: createError,
-    act: () => createGroup(pending),
+    act: (body) => createGroup(body),
     done: (group) => {
       form.reset();
-      pending = null;
       replaceGroup(group);
       announce(`${group.name} is created. Enrol its members below.`);
       openGroup(group.id);
@@ -237,8 +233,7 @@ export async function showGroups(host, { signal, announce }) {
       return flagField(form, fresh.controls[built.field]);
     }
     flagField(form, null);
-    pending = built.body;
-    create.ask(createGroupQuestion(built.body), "Yes, create it", fresh.controls.name);
+    create.ask(createGroupQuestion(built.body), "Yes, create it", fresh.controls.name, built.body);
   });
   const add = h("section", { class: "panel stack", "aria-labelledby": "new-group-title" },
     h("h3", { id: "new-group-title" }, "New group"), form);

@@ -23,13 +23,11 @@ export async function showMembers(host, { group, people, announce, signal }) {
   const title = h("h4", { id: "members-title", tabindex: "-1" }, "Members");
   const tableSlot = h("div", { id: "members-slot" });
 
-  let removing = null;
   const remove = createAct({
     id: "member-remove-confirm", alert: error,
-    act: () => removeMember(groupId, removing.user_id),
-    done: async () => {
-      announce(`${removing.display_name} is no longer a member of ${group().name}.`);
-      removing = null;
+    act: (member) => removeMember(groupId, member.user_id),
+    done: async (_, member) => {
+      announce(`${member.display_name} is no longer a member of ${group().name}.`);
       await load();
       title.focus();
     },
@@ -47,13 +45,11 @@ export async function showMembers(host, { group, people, announce, signal }) {
   const personHint = h("p", { class: "muted hint", id: "enrol-person-hint" });
   person.setAttribute("aria-describedby", "enrol-person-hint");
   const enrolButton = h("button", { type: "submit", class: "button button-small", id: "enrol-add" }, "Enrol");
-  let enrolling = null;
   const enrol = createAct({
     id: "enrol-confirm", alert: error,
-    act: () => addMember(groupId, enrolling.user.id, enrolling.place),
+    act: (enrolling) => addMember(groupId, enrolling.user.id, enrolling.place),
     done: async (member) => {
       announce(`${member.display_name} is now a ${member.role} of ${group().name}.`);
-      enrolling = null;
       await load();
       person.focus();
     },
@@ -83,9 +79,9 @@ export async function showMembers(host, { group, people, announce, signal }) {
       setAlert(error, "Choose a person to enrol.");
       return person.focus();
     }
-    enrolling = { user, place: place() };
+    const enrolling = { user, place: place() };
     enrol.ask(enrolQuestion(user, enrolling.place, group()),
-      enrolling.place === "facilitator" ? "Yes, appoint them" : "Yes, enrol them", person);
+      enrolling.place === "facilitator" ? "Yes, appoint them" : "Yes, enrol them", person, enrolling);
   });
 
   function drawMembers() {
@@ -102,8 +98,7 @@ export async function showMembers(host, { group, people, announce, signal }) {
         cells: [m.display_name, PLACE_LABELS[m.role] || m.role, shortDate(parseServerTime(m.added_at)),
           h("button", { type: "button", class: "button button-small button-quiet remove-member",
             "aria-label": `Remove ${m.display_name}`, onclick: (event) => {
-              removing = m;
-              remove.ask(removeQuestion(m, group()), "Yes, remove them", event.currentTarget);
+              remove.ask(removeQuestion(m, group()), "Yes, remove them", event.currentTarget, m);
             } }, "Remove")],
       })),
     }));

@@ -16,13 +16,11 @@ export async function showPairings(host, { signal, announce }) {
   const tableSlot = h("div", { id: "pairings-slot" });
   const title = h("h3", { id: "pairings-list-title", tabindex: "-1" }, "Pairings");
 
-  let ending = null;
   const end = createAct({
     id: "pairing-end-confirm", alert: listError,
-    act: () => endPairing(ending.id),
-    done: async () => {
-      announce(`The pairing of ${ending.mentor} with ${ending.mentee} has ended.`);
-      ending = null;
+    act: (pairing) => endPairing(pairing.id),
+    done: async (_, pairing) => {
+      announce(`The pairing of ${pairing.mentor} with ${pairing.mentee} has ended.`);
       await load();
       title.focus();
     },
@@ -46,8 +44,7 @@ export async function showPairings(host, { signal, announce }) {
           p.active ? "Active" : `Ended ${shortDate(parseServerTime(p.ended_at))}`.trim(),
           p.active ? h("button", { type: "button", class: "button button-small button-quiet end-pairing",
             "aria-label": `End pairing: ${p.mentor} with ${p.mentee}`, onclick: (event) => {
-              ending = p;
-              end.ask(endQuestion(p), "Yes, end it", event.currentTarget);
+              end.ask(endQuestion(p), "Yes, end it", event.currentTarget, p);
             } }, "End pairing") : ""],
       })),
     }));
@@ -70,13 +67,11 @@ export async function showPairings(host, { signal, announce }) {
   const mentor = h("select", { id: "pairing-mentor", name: "pairing-mentor" });
   const mentee = h("select", { id: "pairing-mentee", name: "pairing-mentee" });
   const emptyNote = h("p", { class: "muted", id: "pairing-empty", hidden: true });
-  let pending = null;
   const create = createAct({
     id: "new-pairing-confirm", alert: createError,
-    act: () => createPairing(pending.body),
-    done: async () => {
+    act: (pending) => createPairing(pending.body),
+    done: async (_, pending) => {
       announce(`${pending.mentor} is now paired with ${pending.mentee}.`);
-      pending = null;
       form.reset();
       await load();
       mentor.focus();
@@ -98,8 +93,8 @@ export async function showPairings(host, { signal, announce }) {
       return (built.field === "mentor" ? mentor : mentee).focus();
     }
     const names = namesById(users);
-    pending = { body: built.body, mentor: names.get(mentor.value), mentee: names.get(mentee.value) };
-    create.ask(pairQuestion(pending.mentor, pending.mentee), "Yes, pair them", mentor);
+    const pending = { body: built.body, mentor: names.get(mentor.value), mentee: names.get(mentee.value) };
+    create.ask(pairQuestion(pending.mentor, pending.mentee), "Yes, pair them", mentor, pending);
   });
 
   function fillPickers() {

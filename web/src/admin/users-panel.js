@@ -1,14 +1,15 @@
-// People in the program console: a page of accounts (GET /api/users, 100 at a time) filtered in the page by name,
-// email, role and status; adding an account; and, for one person at a time, changing their role, giving them a new
-// password (shown to the administrator once, to pass on) and disabling or enabling the account. Every act is asked
-// first in the page, and a refusal shows the server's own sentence.
+// People in the program console: a page of accounts (GET /api/users, 100 at a time), or, once a filter by name,
+// email, role or status is set, the matches among every account; adding an account; and, for one person at a time,
+// changing their role, giving them a new password (shown to the administrator once, to pass on) and disabling or
+// enabling the account. Every act is asked first in the page, and a refusal shows the server's own sentence.
 import { h, setAlert } from "../dom.js";
-import { createUser, getUsers, updateUser } from "./api.js";
-import { alertBox, createAct, dataTable, field, flagField, passwordField, select, shortDate } from "./form-parts.js";
+import { createUser, getAllUsers, getUsers, updateUser } from "./api.js";
+import { alertBox, createAct, dataTable, field, flagField, passwordField, select, shortDate, usernameFor }
+  from "./form-parts.js";
 import { parseServerTime } from "./audit.js";
 import { MAX_PASSWORD, MIN_PASSWORD } from "./bounds.js";
-import { ROLES, createQuestion, disableQuestion, filterUsers, nameOf, newUserBody, passwordBody, passwordQuestion,
-  roleChangeBody, roleChangeQuestion, roleLabel, roleWithArticle, suggestPassword } from "./users.js";
+import { ROLES, accountsView, createQuestion, disableQuestion, isFiltering, nameOf, newUserBody, passwordBody,
+  passwordQuestion, roleChangeBody, roleChangeQuestion, roleLabel, roleWithArticle, suggestPassword } from "./users.js";
 
 const PAGE = 100;
 const ROLE_OPTIONS = ROLES.map((r) => [r, roleLabel(r)]);
@@ -20,6 +21,9 @@ export async function showUsers(host, { signal, announce, me }) {
   let page = [];
   let more = false;
   let openId = null;
+  let everyone = null; // every account, read when a filter is first set (null until then, or after a change)
+  let readingEveryone = null; // the promise of that read
+  let everyoneFailed = false; // the read failed: tried again when the filter changes, not in a loop
 
   // ---- the list -----------------------------------------------------------------------------------------------
   const listError = alertBox("users-error");
@@ -44,27 +48,48 @@ export async function showUsers(host, { signal, announce, me }) {
     listError, count, tableSlot, pager);
 
   const filter = () => ({ text: text.value, role: role.value, status: status.value });
-  for (const control of [text, role, status]) control.addEventListener("input", drawTable);
+  for (const control of [text, role, status]) {
+    control.addEventListener("input", () => {
+      everyoneFailed = false;
+      drawTable();
+    });
+  }
   prev.addEventListener("click", () => turn(-PAGE));
   next.addEventListener("click", () => turn(PAGE));
 
+  // Every account, for a search: read once, then kept up to date by this page's own changes.
+  async function readEveryone() {
+    if (readingEveryone) return readingEveryone;
+    const reading = getAllUsers(signal).then((users) => {
+      if (readingEveryone === reading) everyone = users;
+    }).catch((err) => {
+      if (readingEveryone === reading) everyoneFailed = true;
+      if (err.name !== "AbortError") setAlert(listError, err.message);
+    }).finally(() => {
+      if (readingEveryone === reading) readingEveryone = null;
+      if (!signal.aborted) drawTable();
+    });
+    readingEveryone = reading;
+    return reading;
+  }
+
   function drawTable() {
-    const shown = filterUsers(page, filter());
-    const range = page.length ? `accounts ${offset + 1} to ${offset + page.length}` : "no accounts";
-    count.textContent = shown.length === page.length
-      ? `Showing ${range}.`
-      : `${shown.length} ${shown.length === 1 ? "account matches" : "accounts match"} the filter, of ${range}.`;
+    const view = accountsView({ page, everyone, filter: filter(), offset, more });
+    if (view.needEveryone && !readingEveryone && !everyone && !everyoneFailed) readEveryone();
+    const shown = view.rows;
+    count.textContent = view.count;
     prev.disabled = offset === 0;
     next.disabled = !more;
-    pager.hidden = offset === 0 && !more;
+    pager.hidden = !view.pager;
     if (!shown.length) {
       tableSlot.replaceChildren(h("p", { class: "muted", id: "users-none" },
-        page.length ? "No account on this page matches." : "No accounts yet."));
+        !isFiltering(filter()) ? "No accounts yet."
+          : view.needEveryone ? "No account on this page matches." : "No account matches."));
       return;
     }
     tableSlot.replaceChildren(dataTable({
       id: "users-table",
-      caption: "Accounts on this page",
+      caption: view.caption,
       columns: ["Name", "Email", "Role", "Status", "Added", "Actions"],
       rows: shown.map((u) => ({
         attrs: { "data-user-id": u.id, class: u.disabled ? "is-disabled" : null },
@@ -82,13 +107,15 @@ export async function showUsers(host, { signal, announce, me }) {
     }));
   }
 
-  async function load() {
+  // Reads the page from `at`; only once it came does the list move there (a failed turn stays where it was).
+  async function load(at = offset) {
     setAlert(listError, "");
     try {
-      const data = await getUsers(PAGE + 1, offset, signal);
+      const data = await getUsers(PAGE + 1, at, signal);
       const users = Array.isArray(data?.users) ? data.users : [];
       more = users.length > PAGE;
       page = users.slice(0, PAGE);
+      offset = at;
     } catch (err) {
       if (err.name === "AbortError") return;
       setAlert(listError, err.message);
@@ -97,9 +124,8 @@ export async function showUsers(host, { signal, announce, me }) {
   }
 
   async function turn(delta) {
-    offset = Math.max(0, offset + delta);
     closeManage(false);
-    await load();
+    await load(Math.max(0, offset + delta));
     list.querySelector("#people-title").focus();
   }
 
@@ -119,11 +145,12 @@ export async function showUsers(host, { signal, announce, me }) {
 
   function replaceUser(user) {
     page = page.map((u) => (u.id === user.id ? user : u));
+    if (everyone) everyone = everyone.map((u) => (u.id === user.id ? user : u));
     drawTable();
   }
 
   function openManage(id, { password = null } = {}) {
-    const user = page.find((u) => u.id === id);
+    const user = page.find((u) => u.id === id) || everyone?.find((u) => u.id === id);
     if (!user) return;
     openId = id;
     const self = me && me.id === user.id;
@@ -198,7 +225,8 @@ export async function showUsers(host, { signal, announce, me }) {
 
   function passwordForm(user, self) {
     const error = alertBox("user-password-error");
-    const pw = passwordField("user-password", "New password", PASSWORD_HINT);
+    const pw = passwordField("user-password", "New password", PASSWORD_HINT,
+      { autocomplete: self ? "new-password" : "off" });
     const suggest = h("button", { type: "button", class: "button button-small button-quiet", id: "user-password-suggest" },
       "Suggest a password");
     suggest.addEventListener("click", () => {
@@ -208,19 +236,17 @@ export async function showUsers(host, { signal, announce, me }) {
     });
     const save = h("button", { type: "submit", class: "button button-small", id: "user-password-save" },
       "Set new password");
-    let sent = "";
     const act = createAct({
       id: "user-password-confirm", alert: error,
-      act: () => updateUser(user.id, { password: sent }),
-      done: (updated) => {
+      act: (sent) => updateUser(user.id, { password: sent }),
+      done: (updated, sent) => {
         replaceUser(updated);
         openManage(updated.id, { password: sent });
-        sent = "";
         announce(`${nameOf(updated)} has a new password. It is shown once on this page.`);
       },
     });
     const form = h("form", { class: "stack-tight admin-act", id: "user-password-form", novalidate: true },
-      h("h4", {}, "Password"),
+      h("h4", {}, "Password"), usernameFor(user.email),
       self ? h("p", { class: "muted" }, "A new password for yourself signs you out here too.") : null,
       pw.el, error, h("div", { class: "row" }, suggest, save), act.el);
     pw.input.addEventListener("input", () => act.hide());
@@ -231,8 +257,7 @@ export async function showUsers(host, { signal, announce, me }) {
         setAlert(error, built.error);
         return pw.input.focus();
       }
-      sent = built.body.password;
-      act.ask(passwordQuestion(user), "Yes, set this password", pw.input);
+      act.ask(passwordQuestion(user), "Yes, set this password", pw.input, built.body.password);
     });
     return form;
   }
@@ -267,7 +292,7 @@ export async function showUsers(host, { signal, announce, me }) {
     spellcheck: "false", autocapitalize: "off" });
   const name = h("input", { type: "text", id: "new-user-name", name: "new-user-name", autocomplete: "off" });
   const newRole = select("new-user-role", ROLE_OPTIONS, "participant");
-  const newPassword = passwordField("new-user-password", "Password", PASSWORD_HINT);
+  const newPassword = passwordField("new-user-password", "Password", PASSWORD_HINT, { autocomplete: "off" });
   const suggestNew = h("button", { type: "button", class: "button button-small button-quiet",
     id: "new-user-suggest" }, "Suggest a password");
   suggestNew.addEventListener("click", () => {
@@ -275,16 +300,17 @@ export async function showUsers(host, { signal, announce, me }) {
     newPassword.reveal(true);
     newPassword.input.focus();
   });
-  let pending = null;
   const create = createAct({
     id: "new-user-confirm", alert: createError,
-    act: () => createUser(pending),
+    act: (body) => createUser(body),
     done: async (user) => {
       announce(`${nameOf(user)} was added as ${roleWithArticle(user.role)}.`);
       form.reset();
       newPassword.reveal(false);
-      pending = null;
       email.focus();
+      everyone = null; // read again for the next search, with the new person
+      readingEveryone = null;
+      everyoneFailed = false;
       await load();
     },
   });
@@ -309,8 +335,7 @@ export async function showUsers(host, { signal, announce, me }) {
       return flagField(form, controls[built.field]);
     }
     flagField(form, null);
-    pending = built.body;
-    create.ask(createQuestion(built.body), "Yes, add them", email);
+    create.ask(createQuestion(built.body), "Yes, add them", email, built.body);
   });
   const add = h("section", { class: "panel stack", "aria-labelledby": "new-user-title" },
     h("h3", { id: "new-user-title" }, "Add a person"), form);

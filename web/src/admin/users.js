@@ -46,6 +46,36 @@ export function userMatches(user, { text = "", role = "", status = "" } = {}) {
 
 export const filterUsers = (users, filter) => (Array.isArray(users) ? users : []).filter((u) => userMatches(u, filter));
 
+/** Whether the list's filter asks for anything (a text, a role or a status). */
+export const isFiltering = (filter) => Boolean(String(filter?.text ?? "").trim() || filter?.role || filter?.status);
+
+/**
+ * What the accounts list shows. Unfiltered: the page the server gave (`page`, from `offset`; `more` when another
+ * follows). Filtered: the matches among every account (`everyone`, read once a filter is typed), since a search
+ * that only looked at one page would miss people; while every account is being read, the page's matches.
+ * Returns {rows, count (a sentence), caption, pager (whether page turns make sense), needEveryone}.
+ */
+export function accountsView({ page = [], everyone = null, filter = {}, offset = 0, more = false }) {
+  const filtered = isFiltering(filter);
+  const onePage = offset === 0 && !more;
+  const pool = everyone || (onePage ? page : null); // a list that fits one page is every account already
+  const matches = (n) => `${n} ${n === 1 ? "account matches" : "accounts match"} the filter`;
+  if (filtered && pool) {
+    const rows = filterUsers(pool, filter);
+    return { rows, count: `${matches(rows.length)}, of ${pool.length} ${pool.length === 1 ? "account" : "accounts"}.`,
+      caption: "Accounts that match the filter", pager: false, needEveryone: false };
+  }
+  const rows = filterUsers(page, filter);
+  const range = page.length ? `accounts ${offset + 1} to ${offset + page.length}` : "no accounts";
+  return {
+    rows,
+    count: filtered ? `Searching every account… ${matches(rows.length)} among ${range}.` : `Showing ${range}.`,
+    caption: "Accounts on this page",
+    pager: !filtered && !onePage,
+    needEveryone: filtered,
+  };
+}
+
 export const byName = (a, b) => nameOf(a).localeCompare(nameOf(b), undefined, { sensitivity: "base" })
   || String(a.email).localeCompare(String(b.email));
 

@@ -1,6 +1,7 @@
 // How an incoming call gets the person's attention beyond the page: a ring (made with Web Audio, on the speakers they
-// chose) that repeats until it is answered, declined or over, and, when the tab is in the background and they allowed
-// it, a system notification whose click brings the tab forward. Permission is only ever asked from a button press.
+// chose, or the default ones when those cannot be used) that repeats until it is answered, declined or over, and,
+// when the tab is in the background and they allowed it, a system notification whose click brings the tab forward.
+// Permission is only ever asked from a button press.
 import { savedChoice } from "../devices/devices.js";
 import { playTones } from "../devices/tone.js";
 
@@ -18,7 +19,8 @@ export function createRinger() {
   let tone = null;
   const ringOnce = () => {
     tone?.stop();
-    tone = playTones(RING_NOTES, { outputDeviceId: savedChoice()?.outputDeviceId || null, volume: 0.18 });
+    tone = playTones(RING_NOTES, { outputDeviceId: savedChoice()?.outputDeviceId || null, volume: 0.18,
+      fallback: true });
   };
   return {
     get ringing() {

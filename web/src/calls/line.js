@@ -9,15 +9,24 @@ import { getToken } from "../session.js";
 import { attachLiveSession } from "../live-session.js";
 import { busyReconnectDelay } from "../busy-retry.js";
 import { createRequest } from "../socket-request.js";
-import { openStream, savedChoice, stopStream, trackOf } from "../devices/devices.js";
+import { deviceIdOf, openStream, openTrack, savedChoice, stopStream, trackOf } from "../devices/devices.js";
 import { problemOf, problemText } from "../devices/choice.js";
 import { createMissedCalls, RECORDS_TO_READ } from "./missed.js";
 import { CallPeer } from "./peer.js";
-import { IDLE, isUp, Phase, step } from "./state.js";
+import { DEFAULT_RING_SECONDS, IDLE, isUp, Phase, RING_MARGIN_SECONDS, step } from "./state.js";
 
 // The server keeps a dropped side's place for HAVEN_GRACE_SECONDS (30 by default); past this it is surely over.
 const AWAY_LIMIT_MS = 60000;
 const RECONNECT_AFTER_REFUSAL_MS = 3000;
+// How long an invite that timed out may still ring on the other side unseen: the ring time and a margin.
+const STRAY_INVITE_MS = 60000;
+// Camera turned off in a call: a moment of black frames goes out first (so the other side is not left with a frozen
+// face), then the camera itself stops and its light goes off.
+const CAMERA_STOP_AFTER_MS = 1000;
+const CAMERA_PROBLEM = {
+  denied: "Haven is not allowed to use your camera now. You can allow it in the browser's site settings.",
+  unavailable: "Your camera could not be turned back on. Another app may be using it.",
+};
 const MAX_EARLY_SIGNALS = 200;
 // The call in progress, so that a reload in the middle of it resumes it (the tab's own storage, like the token).
 const CALL_KEY = "haven.call";
@@ -68,7 +77,11 @@ export function createCallLine() {
   let early = []; // rtc:signal messages for a peer connection that does not exist yet
   let awayTimer = null;
   let retryTimer = null;
+  let ringTimer = null; // stops a ring whose call:ended never came
+  let ringTimerCall = null;
+  let strayTimer = null;
   let paused = false;
+  let cameraOpening = false; // the camera is being turned back on
   const listeners = new Set();
   const relays = new Map(); // event name -> Set of handlers (line.on)
   const relay = (name, data) => {
@@ -93,6 +106,9 @@ export function createCallLine() {
       notify();
     },
   });
+
+  // Another tab of this browser marked the missed calls seen: the count here clears too.
+  globalThis.addEventListener?.("storage", (event) => missed.storageChanged(event.key));
 
   // -- requests -------------------------------------------------------------------------------------------
   // Every request goes through socket-request.js: a `busy` refusal is sent again there, after the server's hint.
@@ -129,7 +145,30 @@ export function createCallLine() {
       clearTimeout(awayTimer);
       awayTimer = null;
     }
+    watchRing(next);
+    if (next.strayInvite && !before.strayInvite) {
+      clearTimeout(strayTimer);
+      strayTimer = setTimeout(() => dispatch({ type: "stray_over" }), STRAY_INVITE_MS);
+    } else if (!next.strayInvite && strayTimer) {
+      clearTimeout(strayTimer);
+      strayTimer = null;
+    }
     notify();
+  }
+
+  // A ringing call stops ringing here after its ring time and a margin, even when its call:ended is lost.
+  function watchRing(current) {
+    const ringing = current.phase === Phase.RINGING ? current.callId : null;
+    if (ringing === ringTimerCall) return;
+    clearTimeout(ringTimer);
+    ringTimer = null;
+    ringTimerCall = ringing;
+    if (!ringing) return;
+    const seconds = (current.ringSeconds ?? DEFAULT_RING_SECONDS) + RING_MARGIN_SECONDS;
+    ringTimer = setTimeout(() => {
+      ringTimer = null;
+      dispatch({ type: "ring_over", callId: ringing });
+    }, seconds * 1000);
   }
 
   function run(effect) {
@@ -209,6 +248,8 @@ export function createCallLine() {
   function replaceTrack(kind, track) {
     if (!localStream) localStream = new MediaStream();
     const old = trackOf(localStream, kind);
+    // Another camera chosen while the camera is off (stopped): it stays off, and dark, until turned on.
+    if (kind === "video" && track && old?.readyState === "ended" && !track.enabled) track.stop();
     if (old && old !== track) localStream.removeTrack(old);
     if (track && !localStream.getTracks().includes(track)) localStream.addTrack(track);
     peer?.replaceTrack(kind, track);
@@ -375,7 +416,12 @@ export function createCallLine() {
     if (state.phase !== Phase.IDLE && state.phase !== Phase.ENDED) dispatch({ type: "hangup" });
     clearTimeout(awayTimer);
     clearTimeout(retryTimer);
+    clearTimeout(ringTimer);
+    clearTimeout(strayTimer);
     awayTimer = null;
+    ringTimer = null;
+    ringTimerCall = null;
+    strayTimer = null;
     contactsAbort?.abort();
     closePeer();
     stopMedia();
@@ -440,11 +486,61 @@ export function createCallLine() {
     dispatch({ type: "accept" });
   }
 
+  // The speakers chosen during the call (the device menu); the panel sends the other person's sound there.
+  function setOutput(deviceId) {
+    const next = deviceId || null;
+    if (next === outputDeviceId) return;
+    outputDeviceId = next;
+    notify();
+  }
+
   function toggle(kind) {
     const track = trackOf(localStream, kind);
     if (!track) return;
+    if (kind === "video" && track.readyState === "ended") {
+      cameraBackOn(track);
+      return;
+    }
     track.enabled = !track.enabled;
+    if (kind === "video" && !track.enabled) {
+      setTimeout(() => {
+        if (!track.enabled && trackOf(localStream, "video") === track) {
+          track.stop();
+          notify();
+        }
+      }, CAMERA_STOP_AFTER_MS);
+    }
     notify();
+  }
+
+  // The camera was stopped when turned off: it is opened again (the same one, or the default if it is gone) and put
+  // on the connection in place of the stopped track.
+  async function cameraBackOn(old) {
+    if (cameraOpening) return;
+    cameraOpening = true;
+    const stream = localStream;
+    const wanted = deviceIdOf(old) || savedChoice()?.videoDeviceId || null;
+    try {
+      let track;
+      try {
+        track = await openTrack("video", wanted);
+      } catch (err) {
+        if (!wanted || err?.problem === "denied") throw err;
+        track = await openTrack("video", null);
+      }
+      if (localStream !== stream || trackOf(localStream, "video") !== old || !isUp(state)) {
+        track.stop(); // the call ended, or its camera changed, meanwhile
+        return;
+      }
+      track.enabled = true;
+      if (Object.values(CAMERA_PROBLEM).includes(mediaProblem)) mediaProblem = null;
+      replaceTrack("video", track);
+    } catch (err) {
+      mediaProblem = CAMERA_PROBLEM[err?.problem === "denied" ? "denied" : "unavailable"];
+      notify();
+    } finally {
+      cameraOpening = false;
+    }
   }
 
   return {
@@ -519,6 +615,7 @@ export function createCallLine() {
     hangup: () => dispatch({ type: "hangup" }),
     dismiss: () => dispatch({ type: "dismiss" }),
     toggle,
+    setOutput,
     replaceTrack,
     restartIce: () => peer?.restartIce(),
   };

@@ -1,7 +1,8 @@
 // Missed calls: calls to this person that nobody answered (the caller gave up, or it rang out) since they last opened
 // the Mentor calls page. Counted from the call records (GET /api/calls) and from calls that end unanswered while the
 // tab is open; what was seen is remembered per person in this browser (localStorage), by the newest record's time
-// (the server's clock, not this device's) and the ids already seen.
+// (the server's clock, not this device's) and the ids already seen. A browser that remembers nothing yet starts from
+// the newest record (old history is not news there), and every tab follows what another tab marked seen.
 
 export const SEEN_PREFIX = "haven.calls.seen.";
 const MISSED_OUTCOMES = new Set(["missed", "cancelled"]);
@@ -33,6 +34,13 @@ export function missedIds({ records = [], live = [], seen = null, selfId }) {
     if (!seenIds.has(id) && !out.includes(id)) out.unshift(id);
   }
   return out;
+}
+
+/** Where a browser that remembers nothing starts: every record there is now counts as seen, but not the calls this
+ * tab saw ring out itself (`live`), which are news. */
+export function firstSeen({ records = [], live = [], selfId }) {
+  const liveIds = new Set(live);
+  return seenNow({ records: records.filter((r) => !liveIds.has(r?.id)), live: [], seen: null, selfId });
 }
 
 /** What is remembered after the person looked: the newest record's time, and every missed id known now. */
@@ -123,6 +131,20 @@ export function createMissedCalls({ load, storage, onChange }) {
       }
       if (mine !== generation) return;
       records = Array.isArray(data?.calls) ? data.calls.filter((c) => c && typeof c.id === "string") : [];
+      if (!seen) {
+        // Another tab may have started the memory meanwhile; otherwise this browser starts it from now.
+        seen = readSeen(storage, userId);
+        if (!seen) {
+          seen = firstSeen({ records, live, selfId: userId });
+          writeSeen(storage, userId, seen);
+        }
+      }
+      recount();
+    },
+    // The browser's storage changed (the `storage` event, fired by another tab): what it marked seen is seen here too.
+    storageChanged(key) {
+      if (!userId || (key !== null && key !== SEEN_PREFIX + userId)) return;
+      seen = readSeen(storage, userId) || seen;
       recount();
     },
     // A call to this person ended unanswered while the tab was open.

@@ -5,7 +5,7 @@
 //
 // The call area sits inside the page's <main> (index.html), beside the view: while the device check or the call takes
 // the screen the view is hidden, and the call's screen is the main landmark's content.
-import { attentionOf, setAttention } from "../attention.js";
+import { setRingingTitle } from "../attention.js";
 import { h } from "../dom.js";
 import { createDeviceMenu, stopStream, trackOf } from "../devices/devices.js";
 import { icon } from "../devices/icons.js";
@@ -57,7 +57,7 @@ export function mountCallPanel(line, { host, view, hideDuringCall = [] }) {
     "aria-atomic": "true" });
 
   // -- ringing ----------------------------------------------------------------------------------------------
-  const incomingText = h("h2", { id: "incoming-call-text", class: "incoming-text" });
+  const incomingText = h("h2", { id: "incoming-call-text", class: "incoming-text", tabindex: "-1" });
   const incomingNote = h("p", { id: "incoming-call-note", class: "muted" },
     "You can check your camera and microphone before the call starts.");
   const acceptButton = h("button", { type: "button", id: "accept-call", class: "button incoming-accept" },
@@ -109,7 +109,8 @@ export function mountCallPanel(line, { host, view, hideDuringCall = [] }) {
 
   const call = h("section", { id: "call", class: "call", "aria-labelledby": "call-title", hidden: true },
     h("div", { class: "room-head call-head" }, title, status), mediaNote,
-    h("div", { class: "call-stage", "aria-label": "Video" }, remoteTile, localTile), devicesBox, controls);
+    h("div", { class: "call-stage", role: "group", "aria-label": "Video" }, remoteTile, localTile), devicesBox,
+    controls);
 
   // The screen a call takes while it lasts (the view is hidden then).
   const screen = h("div", { id: "call-screen", class: "call-screen", hidden: true },
@@ -168,9 +169,16 @@ export function mountCallPanel(line, { host, view, hideDuringCall = [] }) {
     incoming.dataset.ringing = String(ringer.ringing);
   }
   document.addEventListener("visibilitychange", alertWhileRinging);
+  // The tab closing (or going into the back/forward cache): a notification left behind would answer nothing.
+  window.addEventListener("pagehide", () => {
+    closeNotification?.();
+    closeNotification = null;
+    notifiedCall = null;
+  });
 
   // -- the device check (pre-join) --------------------------------------------------------------------------
   let prejoin = null; // {key, abort}
+  let opener = null; // what had focus when the device check opened (the Call button), to go back to
 
   function prejoinKey(p) {
     return p ? `${p.kind}:${p.callId || p.contact?.user_id}` : null;
@@ -187,6 +195,8 @@ export function mountCallPanel(line, { host, view, hideDuringCall = [] }) {
     const abort = new AbortController();
     const mine = { key, abort };
     prejoin = mine;
+    opener = document.activeElement instanceof HTMLElement && document.activeElement !== document.body
+      ? document.activeElement : null;
     const name = (want.kind === "answer" ? line.state.other?.display_name : want.contact?.display_name) || "Someone";
     const made = want.kind === "answer"
       ? createPrejoin({ purpose: "call", title: `${name} is calling you`, joinLabel: "Answer",
@@ -208,11 +218,22 @@ export function mountCallPanel(line, { host, view, hideDuringCall = [] }) {
       } else if (choice) {
         line.dial(want.contact, choice);
       } else {
-        line.unprepare();
-        view.focus();
+        line.unprepare(); // the view is shown again (and may have drawn its list anew)
+        backToOpener(want.contact?.user_id);
       }
     });
     queueMicrotask(() => made.el.querySelector("#prejoin-title")?.focus());
+  }
+
+  // Back from the device check without calling: focus returns to the Call button that opened it (drawn anew, it is
+  // found again by the contact's id), or else to the view.
+  function backToOpener(userId) {
+    const before = opener;
+    opener = null;
+    const again = before?.isConnected ? before
+      : userId ? view.querySelector(`button[data-user-id="${CSS.escape(userId)}"]`) : null;
+    if (again && !again.disabled && !again.closest("[hidden]")) again.focus();
+    else view.focus();
   }
 
   // -- the device menu of a call in progress ----------------------------------------------------------------
@@ -234,26 +255,33 @@ export function mountCallPanel(line, { host, view, hideDuringCall = [] }) {
         signal: abort.signal,
         idPrefix: "call-device",
         onTrack: (kind, track) => line.replaceTrack(kind, track),
-        onOutput: (deviceId) => setOutput(deviceId),
+        onOutput: (deviceId) => line.setOutput(deviceId),
       });
       devicesBox.append(made.el);
       menu = { menu: made, abort, stream: line.localStream };
-      setOutput(line.outputDeviceId);
     } else if (menu.stream !== line.localStream) {
       menu.stream = line.localStream;
       menu.menu.update(line.localStream);
     }
   }
 
-  function setOutput(deviceId) {
-    if (typeof remoteVideo.setSinkId !== "function" || remoteVideo.sinkId === (deviceId || "")) return;
-    remoteVideo.setSinkId(deviceId || "").catch(() => {});
+  // The other person's sound goes to the speakers the call has (line.outputDeviceId), whenever they change: chosen
+  // in the menu, or known only once the saved devices opened (a call resumed after a reload).
+  let sinkWanted = null;
+  function applyOutput() {
+    const id = line.outputDeviceId || "";
+    if (typeof remoteVideo.setSinkId !== "function" || id === sinkWanted) return;
+    sinkWanted = id;
+    if (remoteVideo.sinkId === id) return;
+    remoteVideo.setSinkId(id).catch(() => {
+      if (sinkWanted === id) sinkWanted = null; // gone or refused: the default plays; a later change tries again
+    });
   }
 
   // -- drawing ----------------------------------------------------------------------------------------------
   let shown = { phase: Phase.IDLE, note: null, preparing: null };
   let remoteTracks = "";
-  let titleTaken = false;
+  let localTracks = "";
 
   function playRemote() {
     remoteVideo.play().catch((err) => {
@@ -266,7 +294,12 @@ export function mountCallPanel(line, { host, view, hideDuringCall = [] }) {
 
   function drawMedia(state) {
     const local = line.localStream;
-    if (localVideo.srcObject !== local) {
+    // A track swapped inside the same stream (another camera, the camera turned back on) shows once the element is
+    // given the stream again.
+    const localKey = local ? local.getVideoTracks().map((t) => t.id).join(",") : "";
+    if (localVideo.srcObject !== local || localKey !== localTracks) {
+      localTracks = localKey;
+      localVideo.srcObject = null;
       localVideo.srcObject = local;
       if (local) localVideo.play().catch(() => {});
     }
@@ -330,7 +363,13 @@ export function mountCallPanel(line, { host, view, hideDuringCall = [] }) {
       remoteName.textContent = name;
     }
     drawMenu(up);
+    if (up) applyOutput();
     drawMedia(state);
+    if (!up && (remoteVideo.muted || !soundButton.hidden)) {
+      // Sound muted after the browser refused to autoplay it belongs to that call alone: the next starts with sound.
+      remoteVideo.muted = false;
+      soundButton.hidden = true;
+    }
 
     const over = state.phase === Phase.ENDED ? endedText(state) : noteText(state);
     endedBox.hidden = !over;
@@ -347,17 +386,18 @@ export function mountCallPanel(line, { host, view, hideDuringCall = [] }) {
   function changed(before, state, name, over, prepKey) {
     if (state.phase === Phase.RINGING && before.phase !== Phase.RINGING) {
       announcer.textContent = `Incoming call from ${name}.`;
-      titleTaken = true;
-      document.title = `Call from ${name} · Haven`;
+      setRingingTitle(`Call from ${name} · Haven`);
       // Accept is where the person's next key press goes, unless they are in the middle of typing something.
       if (!incoming.hidden && !typing()) acceptButton.focus();
-    } else if (state.phase !== Phase.RINGING && titleTaken) {
-      titleTaken = false;
-      setAttention("calls", attentionOf("calls")); // puts the page's own title back, with its counts
+    } else if (state.phase !== Phase.RINGING && before.phase === Phase.RINGING) {
+      setRingingTitle(null); // the page's own title comes back, with its counts
     }
     if (isUp(state) && !isUp(before)) title.focus();
-    // Back from the device check to the ringing prompt (it was closed some other way): Accept again.
-    if (!prepKey && before.preparing && state.phase === Phase.RINGING && !incoming.hidden) acceptButton.focus();
+    // Back from the device check to the ringing prompt: Accept again, or, once answered from the device check, the
+    // prompt's "Answering…" heading (Accept is disabled then), so focus does not fall to the page.
+    if (!prepKey && before.preparing && state.phase === Phase.RINGING && !incoming.hidden) {
+      (state.answering ? incomingText : acceptButton).focus();
+    }
     if (over) {
       announcer.textContent = over;
       if (document.activeElement === document.body || screen.contains(document.activeElement)

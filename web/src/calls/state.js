@@ -28,7 +28,15 @@ export const IDLE = Object.freeze({
   bySelf: false, // this device ended it (hung up, declined, cancelled)
   message: null, // the server's sentence when a request was refused
   note: null, // "answered_elsewhere" when another device of ours took the call
+  // Our last invite went unanswered by the server (timed out): it may still have reached it and be ringing on the
+  // other side. Kept across the calls that follow until line.js says enough time has passed ("stray_over").
+  strayInvite: false,
 });
+
+// How long after its ring time a call that still rings here is taken as missed, should its call:ended be lost.
+export const RING_MARGIN_SECONDS = 5;
+// The ring time when the server did not say (HAVEN_CALL_RING_SECONDS' default).
+export const DEFAULT_RING_SECONDS = 45;
 
 const MEDIA_WAYS = new Set(["all", "relay"]);
 
@@ -61,6 +69,16 @@ function result(state, effects = []) {
   return { state, effects };
 }
 
+// A fresh state that still remembers an invite that may be ringing unseen.
+function fresh(state, fields) {
+  if (!state.strayInvite && !Object.keys(fields).length) return IDLE;
+  return { ...IDLE, strayInvite: state.strayInvite, ...fields };
+}
+
+// Whether the server's refusal says the request may still have reached it (no answer in time), rather than that it
+// was never sent or was refused.
+const mayHaveLanded = (ack) => ack?.ok !== true && ack?.error?.code === "timeout";
+
 // Whether an event from the server is about the call this device takes part in.
 function ours(state, data) {
   return Boolean(state.callId && data && typeof data === "object" && data.call_id === state.callId);
@@ -74,7 +92,7 @@ export function step(state, event) {
     case "dial": {
       const other = person(event.contact);
       if (!other || (state.phase !== Phase.IDLE && state.phase !== Phase.ENDED)) return same;
-      return result({ ...IDLE, phase: Phase.CALLING, role: "caller", other },
+      return result(fresh(state, { phase: Phase.CALLING, role: "caller", other }),
         [{ type: "open_media" }, emit("call:invite", { user_id: other.user_id }, "invite_ack")]);
     }
     case "accept":
@@ -98,7 +116,7 @@ export function step(state, event) {
         [emit("call:hangup", { call_id: state.callId }), ...END_MEDIA]);
     case "dismiss":
       if (state.phase !== Phase.ENDED && !state.note) return same;
-      return result(IDLE);
+      return result(fresh(state, {}));
 
     // -- acknowledgements ------------------------------------------------------------------------------
     case "invite_ack": {
@@ -106,10 +124,12 @@ export function step(state, event) {
       if (state.phase !== Phase.CALLING || state.callId) {
         // Cancelled before the invite was acknowledged: the call rings on their side, so stop it.
         const late = ack.ok && ack.state === "ringing" && typeof ack.call_id === "string";
+        if (mayHaveLanded(ack)) return result({ ...state, strayInvite: true });
         return result(state, late ? [emit("call:cancel", { call_id: ack.call_id })] : []);
       }
       if (!ack.ok) {
-        return result(ended(state, "not_placed", { message: ack.error?.message || null }), END_MEDIA);
+        return result(ended(state, "not_placed", { message: ack.error?.message || null,
+          strayInvite: state.strayInvite || mayHaveLanded(ack) }), END_MEDIA);
       }
       const next = { ...state, callId: ack.call_id, media: mediaOf(ack) };
       if (ack.state === "ended") return result(ended(next, ack.reason || "busy"), END_MEDIA);
@@ -119,7 +139,10 @@ export function step(state, event) {
       const ack = event.ack || {};
       if (state.phase !== Phase.RINGING || !state.answering) return same;
       if (!ack.ok) {
-        return result(ended(state, "not_answered", { message: ack.error?.message || null }), END_MEDIA);
+        // Without an answer in time the accept may still have reached the server and answered the call, which would
+        // then stay open with nobody on this side: end it (while it still rings, this declines it).
+        const close = mayHaveLanded(ack) ? [emit("call:hangup", { call_id: state.callId })] : [];
+        return result(ended(state, "not_answered", { message: ack.error?.message || null }), [...close, ...END_MEDIA]);
       }
       return result({ ...state, phase: Phase.ANSWERED, answering: false, remotePeer: ack.peer_id,
         media: mediaOf(ack), link: "connecting" }, [{ type: "peer", offer: false }, { type: "remember" }]);
@@ -141,17 +164,33 @@ export function step(state, event) {
       if (!from || typeof data.call_id !== "string") return same;
       if (state.phase === Phase.RINGING && state.callId === data.call_id) return same; // sent again on reconnect
       if (state.phase !== Phase.IDLE && state.phase !== Phase.ENDED) return same; // this device is busy
-      return result({ ...IDLE, phase: Phase.RINGING, callId: data.call_id, role: "callee", other: from,
-        ringSeconds: Number.isFinite(data.ring_seconds) ? data.ring_seconds : null });
+      return result(fresh(state, { phase: Phase.RINGING, callId: data.call_id, role: "callee", other: from,
+        ringSeconds: Number.isFinite(data.ring_seconds) ? data.ring_seconds : null }));
     }
+    case "ring_over":
+      // The ring time has passed (and a margin) and call:ended never came: stop ringing here; it was missed.
+      if (state.phase !== Phase.RINGING || state.answering || event.callId !== state.callId) return same;
+      return result(ended(state, "missed"), END_MEDIA);
+    case "stray_over":
+      return state.strayInvite ? result({ ...state, strayInvite: false }) : same;
     case "accepted":
-      if (!ours(state, data)) return same;
+      if (!ours(state, data)) {
+        // Answered, a call this device does not know, placed by this person (the callee's peer id is both the one
+        // to talk to and the one that answered; for a call to this person they differ): our invite that timed out
+        // reached the server after all (while it rings our line is busy, so no other device of ours can have placed
+        // one). Nobody is here for it: end it.
+        const idle = state.phase === Phase.IDLE || state.phase === Phase.ENDED
+          || (state.phase === Phase.CALLING && !state.callId);
+        const placedByUs = typeof data?.peer_id === "string" && data.peer_id === data.answered_by;
+        if (!state.strayInvite || !idle || !placedByUs || typeof data.call_id !== "string") return same;
+        return result({ ...state, strayInvite: false }, [emit("call:hangup", { call_id: data.call_id })]);
+      }
       if (state.role === "caller" && state.phase === Phase.CALLING) {
         return result({ ...state, phase: Phase.ANSWERED, remotePeer: data.peer_id, link: "connecting" },
           [{ type: "peer", offer: true }, { type: "remember" }]);
       }
       if (state.role === "callee" && state.phase === Phase.RINGING && data.answered_by !== event.selfPeer) {
-        return result({ ...IDLE, note: "answered_elsewhere", other: state.other }, [{ type: "stop_media" }]);
+        return result(fresh(state, { note: "answered_elsewhere", other: state.other }), [{ type: "stop_media" }]);
       }
       return same; // our own answer: its acknowledgement moves us on
     case "ended":
@@ -168,13 +207,15 @@ export function step(state, event) {
         link: "connecting" }, [{ type: "peer", offer: state.role === "caller" }]);
 
     // -- this device's connection ----------------------------------------------------------------------
-    case "connection_lost":
-      if (state.phase === Phase.ANSWERED) return result({ ...state, away: "self" });
-      // A caller's closed connection ends a ringing call on the server's side.
-      if (state.phase === Phase.CALLING) return result(ended(state, "connection_lost"), END_MEDIA);
+    case "connection_lost": {
+      // A caller's closed connection ends a call of theirs that rings: an invite that may have landed is over too.
+      const lost = state.strayInvite ? { ...state, strayInvite: false } : state;
+      if (lost.phase === Phase.ANSWERED) return result({ ...lost, away: "self" });
+      if (lost.phase === Phase.CALLING) return result(ended(lost, "connection_lost"), END_MEDIA);
       // Still ringing? It rings again on the new connection.
-      if (state.phase === Phase.RINGING) return result(IDLE, [{ type: "stop_media" }]);
-      return same;
+      if (lost.phase === Phase.RINGING) return result(IDLE, [{ type: "stop_media" }]);
+      return result(lost);
+    }
     case "connection_back":
       if (state.phase !== Phase.ANSWERED || state.away !== "self") return same;
       return result(state, [emit("call:resume", { call_id: state.callId }, "resume_ack")]);

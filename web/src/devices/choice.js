@@ -29,13 +29,15 @@ function known(list, deviceId) {
   return Boolean(deviceId) && list.some((d) => d.deviceId === deviceId);
 }
 
-// Where a pre-join starts: the saved devices when they are still here (else the first of each kind, or null when
-// the browser has not told the ids yet), camera and microphone on unless the person turned them off last time or no
-// such device exists.
+// Where a pre-join starts: the saved devices when they are still here (else the first of each kind), camera and
+// microphone on unless the person turned them off last time or no such device exists. Before permission the browser
+// tells no ids: the saved ones are kept then, so the first request already asks for them (as preferred, not required),
+// and null when nothing was saved.
 export function initialChoice(saved, lists) {
   const pick = (list, id) => {
     if (!list.length) return null;
     if (known(list, id)) return id;
+    if (id && !list.some((d) => d.deviceId)) return id;
     return list[0].deviceId || null;
   };
   return {

@@ -205,10 +205,13 @@ export function createDeviceMenu({ stream, onTrack, onOutput, signal, idPrefix =
       onOutput?.(deviceId);
       return;
     }
+    // The select stays enabled while the device opens (disabling it would drop keyboard focus): it says it is busy,
+    // and a change made meanwhile is ignored (the select shows the device in use again afterwards).
+    const select = fields[kind].select;
+    if (select.getAttribute("aria-busy") === "true") return;
     const old = latest[kind]?.readyState === "live" ? latest[kind] : trackOf(current, kind);
     if (deviceIdOf(old) === deviceId) return;
-    const select = fields[kind].select;
-    select.disabled = true;
+    select.setAttribute("aria-busy", "true");
     try {
       const track = await openTrack(kind, deviceId);
       if (signal?.aborted) {
@@ -226,7 +229,7 @@ export function createDeviceMenu({ stream, onTrack, onOutput, signal, idPrefix =
         ? `Haven is not allowed to use that ${word}. You can allow it in the browser's site settings.`
         : `That ${word} could not be opened. Another app may be using it.`;
     } finally {
-      select.disabled = false;
+      select.removeAttribute("aria-busy");
       draw();
     }
   }

@@ -11,6 +11,10 @@ import { icon } from "./icons.js";
 import { createMeter } from "./meter.js";
 import { playTones, TEST_NOTES } from "./tone.js";
 
+// How long Join waits for the camera and microphone (a permission prompt left open, a device slow to start) before
+// going ahead without them; whatever opens after that is stopped.
+const PERMISSION_WAIT_MS = 4000;
+
 function field(id, label, control, ...more) {
   return h("div", { class: "field prejoin-field" }, h("label", { for: id }, label), control, ...more);
 }
@@ -72,6 +76,7 @@ export function createPrejoin({ purpose, title, joinLabel, signal, cancelLabel, 
   const speakerField = canChooseOutput() ? field("prejoin-speaker", "Choose speakers", speakerSelect) : null;
 
   const summary = h("p", { id: "prejoin-summary", class: "prejoin-summary" });
+  const waitNote = h("p", { id: "prejoin-wait", class: "muted", role: "status" });
   const joinButton = h("button", { type: "button", id: "prejoin-join", class: "button prejoin-join",
     "aria-describedby": "prejoin-summary" }, joinLabel || "Join");
   const showCancel = purpose === "call" || Boolean(cancelLabel);
@@ -90,7 +95,7 @@ export function createPrejoin({ purpose, title, joinLabel, signal, cancelLabel, 
       h("div", { class: "prejoin-switches", role: "group", "aria-label": "When you join" }, cameraOn.el, micOn.el),
       cameraField, micField, speakerField,
       h("div", { class: "prejoin-speaker-row" }, speakerTest, speakerNote),
-      h("div", { class: "prejoin-actions" }, summary, h("div", { class: "row" }, joinButton, cancelButton)),
+      h("div", { class: "prejoin-actions" }, summary, h("div", { class: "row" }, joinButton, cancelButton), waitNote),
     ),
   ),
   );
@@ -102,6 +107,7 @@ export function createPrejoin({ purpose, title, joinLabel, signal, cancelLabel, 
   let opening = null; // the promise of the devices being opened
   let tone = null;
   let finished = false;
+  let joining = false; // Join was pressed and waits for the devices
   let settle;
   const chosen = new Promise((resolve) => {
     settle = resolve;
@@ -136,7 +142,9 @@ export function createPrejoin({ purpose, title, joinLabel, signal, cancelLabel, 
     previewNote.textContent = previewWords({ waiting, hasVideo, on: choice.video, status: status.video });
 
     const code = waiting ? null : problemOf(status);
-    problem.textContent = problemText(code);
+    // An alert is read out whenever its text is written: only a new problem is.
+    const words = problemText(code);
+    if (problem.textContent !== words) problem.textContent = words;
     problem.hidden = !code;
     retry.hidden = !canRetry(code);
     summary.textContent = waiting ? "Starting your camera and microphone…"
@@ -204,11 +212,14 @@ export function createPrejoin({ purpose, title, joinLabel, signal, cancelLabel, 
     return run;
   }
 
+  // The select stays enabled while the device opens (disabling it would drop keyboard focus to the page): it says it
+  // is busy, and a change made meanwhile is ignored (the select then shows the device in use again).
   async function switchDevice(kind, deviceId) {
+    const select = kind === "video" ? cameraSelect : micSelect;
+    if (select.getAttribute("aria-busy") === "true") return;
     const old = trackOf(stream, kind);
     if (!deviceId || deviceIdOf(old) === deviceId) return;
-    const select = kind === "video" ? cameraSelect : micSelect;
-    select.disabled = true;
+    select.setAttribute("aria-busy", "true");
     try {
       const track = await openTrack(kind, deviceId);
       if (finished) {
@@ -228,6 +239,7 @@ export function createPrejoin({ purpose, title, joinLabel, signal, cancelLabel, 
     } catch (err) {
       status = { ...status, [kind]: err?.problem === "denied" ? "denied" : "unavailable" };
     } finally {
+      select.removeAttribute("aria-busy");
       if (!finished) draw();
     }
   }
@@ -274,14 +286,36 @@ export function createPrejoin({ purpose, title, joinLabel, signal, cancelLabel, 
     settle(result);
   }
 
+  // The devices are still opening (often the browser's permission prompt is open): say so, wait a little, then join
+  // without them rather than leave Join (or Answer) doing nothing.
+  async function waitForDevices() {
+    joining = true;
+    joinButton.setAttribute("aria-busy", "true");
+    waitNote.textContent = "Waiting for your browser's permission to use the camera and microphone…";
+    let timer;
+    const gaveUp = await Promise.race([
+      opening.then(() => false),
+      new Promise((resolve) => {
+        timer = setTimeout(() => resolve(true), PERMISSION_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    joining = false;
+    joinButton.removeAttribute("aria-busy");
+    waitNote.textContent = "";
+    return gaveUp && Boolean(opening);
+  }
+
   joinButton.addEventListener("click", async () => {
-    if (finished) return;
-    if (opening) {
-      joinButton.setAttribute("aria-busy", "true");
-      await opening;
-      joinButton.removeAttribute("aria-busy");
+    if (finished || joining) return;
+    if (opening && await waitForDevices()) {
       if (finished) return;
+      // Nothing is remembered: the person chose nothing. The devices opening now are stopped as they arrive.
+      finish({ stream: null, audio: false, video: false, audioDeviceId: choice.audioDeviceId || null,
+        videoDeviceId: choice.videoDeviceId || null, outputDeviceId: choice.outputDeviceId || null });
+      return;
     }
+    if (finished) return;
     applyEnabled();
     const video = trackOf(stream, "video");
     const audio = trackOf(stream, "audio");

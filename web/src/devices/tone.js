@@ -7,10 +7,12 @@ const RAMP_S = 0.02; // a soft start and end of each note, so it does not click
 
 /**
  * Plays notes [{frequency, start, duration}] (seconds from now) at `volume` (0..1) on `outputDeviceId` (or the
- * default output). Returns {done: Promise<boolean>, stop()}: done resolves true once played, false when it could
- * not play or was stopped.
+ * default output). When those speakers cannot be used (gone, or not allowed), `fallback` plays on the default output
+ * instead (the ring: better heard anywhere than not at all); without it nothing plays (the speaker test, which is
+ * about those speakers). Returns {done: Promise<boolean>, stop()}: done resolves true once played, false when it
+ * could not play or was stopped.
  */
-export function playTones(notes, { outputDeviceId = null, volume = 0.2 } = {}) {
+export function playTones(notes, { outputDeviceId = null, volume = 0.2, fallback = false } = {}) {
   const AC = AudioContextClass();
   if (!AC || !notes.length) return { done: Promise.resolve(false), stop() {} };
   let context;
@@ -52,7 +54,13 @@ export function playTones(notes, { outputDeviceId = null, volume = 0.2 } = {}) {
 
   (async () => {
     try {
-      if (outputDeviceId && typeof audio.setSinkId === "function") await audio.setSinkId(outputDeviceId);
+      if (outputDeviceId && typeof audio.setSinkId === "function") {
+        try {
+          await audio.setSinkId(outputDeviceId);
+        } catch (err) {
+          if (!fallback) throw err;
+        }
+      }
       if (context.state === "suspended") await context.resume();
       await audio.play();
     } catch {

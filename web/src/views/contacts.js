@@ -178,7 +178,8 @@ export async function render(root, { signal, line, me }) {
     clearTimeout(timer);
   }, { once: true });
 
-  if (!line.contactsLoaded) line.refreshContacts();
+  // Read afresh each time the page opens: a pairing made (or ended) since arrives with no event on the line.
+  line.refreshContacts();
   draw();
   loadCalls();
   showCheckinSharing(sharing, { signal });
