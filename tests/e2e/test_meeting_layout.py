@@ -2,7 +2,8 @@
 others see no picture from them until they turn it on; the facilitator hears of each arrival (live region) and
 admits from the lobby at the top of the panel; the control bar stays in the window at 360x740 and 1280x800; a
 participant joins and raises a hand by keyboard alone; a facilitator's mute reads "Muted by the facilitator"; a
-facilitator's shared screen is pinned large for the others."""
+facilitator's shared screen is pinned large for the others; a participant's share ends when the group stops allowing
+it, and the room then has their camera off again, as it was before the share."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ from tests.e2e.people import (
     person_action,
     sign_in,
     sign_in_and_enter,
+    token_of,
 )
 from tests.e2e.screens import check_screen
-from tests.support.processes import Node
+from tests.support.processes import ADMIN_EMAIL, ADMIN_PASSWORD, Node, http
 
 MAX_TABS = 40
 CAMERA_OFF = re.compile(r"\bcamera-off\b")
@@ -83,6 +85,10 @@ async def test_meeting_layout(browser: Browser, site: Node) -> None:
     await check_screen(robin, "room pre-join (phone)")
     await pass_prejoin(robin, camera=False)
     await expect(robin.locator("#waiting")).to_contain_text("Waiting for a facilitator")
+    await expect(robin.locator("#waiting")).to_be_focused()
+    await expect(robin.locator("#room-announce")).to_have_text(
+        "You are in the waiting room. A facilitator will let you in."
+    )
 
     # The facilitator hears of the arrival and sees it counted, at the top of the panel and on the People tab.
     await expect(fran.locator("#room-announce")).to_have_text("Robin is waiting to join.")
@@ -122,6 +128,8 @@ async def test_meeting_layout(browser: Browser, site: Node) -> None:
         )
     await expect(robin.locator("#toggle-video")).to_have_attribute("aria-pressed", "false")
     await expect(robin.locator("#toggle-video")).to_contain_text("Camera off")
+    # The name stays "Camera" whatever the state; aria-pressed says whether it is on.
+    await expect(robin.get_by_role("button", name="Camera", exact=True)).to_have_attribute("aria-pressed", "false")
     await controls_in_reach(robin)
     await check_screen(robin, "room participant (phone)")
     await robin.click("#toggle-video")
@@ -145,6 +153,9 @@ async def test_meeting_layout(browser: Browser, site: Node) -> None:
     await person_action(fran, robin_id, "mute-audio")
     await expect(robin.locator("#toggle-audio")).to_contain_text("Muted")
     await expect(robin.locator("#muted-banner")).to_have_text("Muted by the facilitator")
+    microphone = robin.get_by_role("button", name="Microphone", exact=True)
+    await expect(microphone).to_have_attribute("aria-pressed", "false")
+    await expect(microphone).to_have_accessible_description("Muted by the facilitator")
     await in_viewport(robin, "#muted-banner")
     await check_screen(fran, "room facilitator")
     await expect(fran.locator(f'#roster li[data-user-id="{sam_id}"]')).to_contain_text("Hand raised")
@@ -161,6 +172,34 @@ async def test_meeting_layout(browser: Browser, site: Node) -> None:
     await fran.click("#share-screen")
     await expect(robin.locator("#screen-label")).to_be_hidden()
     await expect(sam.locator("#videos")).to_have_attribute("data-layout", "grid")
+
+    # On the phone, Devices sits in the folded "More"; a click in its popover folds "More" away, so closing the
+    # popover puts focus on "More" rather than on a hidden button.
+    await robin.click("#room-more")
+    await robin.click("#room-devices")
+    await expect(robin.locator("#devices-popover")).to_be_visible()
+    await robin.click("#devices-title")
+    await expect(robin.locator("#room-devices")).to_be_hidden()
+    await robin.click("#close-devices")
+    await expect(robin.locator("#room-more")).to_be_focused()
+
+    # The group lets participants share; Robin, camera off, shares from the phone's "More". When the group stops
+    # allowing it, the share ends and the room hears that Robin's camera is off again.
+    admin = token_of(site, ADMIN_EMAIL, ADMIN_PASSWORD)
+    status, body = http("PATCH", f"{site.base}/api/groups/{group}", {"screen_share_allowed": True}, admin)
+    assert status == 200, body
+    await robin.click("#toggle-video")
+    robin_video = fran.locator(f'#roster li[data-user-id="{robin_id}"] [data-kind="video"]')
+    await expect(robin_video).to_have_text("Camera off")
+    await robin.click("#room-more")
+    await robin.click("#share-screen")
+    await expect(fran.locator(f'#roster li[data-user-id="{robin_id}"]')).to_contain_text("Sharing screen")
+    await expect(robin_video).to_have_text("Camera on")
+    status, body = http("PATCH", f"{site.base}/api/groups/{group}", {"screen_share_allowed": False}, admin)
+    assert status == 200, body
+    await expect(fran.locator(f'#roster li[data-user-id="{robin_id}"]')).not_to_contain_text("Sharing screen")
+    await expect(robin_video).to_have_text("Camera off")
+    await expect(robin.locator("#toggle-video")).to_have_attribute("aria-pressed", "false")
 
     assert problems == []
     for page in (fran, robin, sam):

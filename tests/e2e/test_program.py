@@ -29,6 +29,22 @@ NOTE = "Rough week, slept badly."
 SIGN_OFF_NOTE = "Quiet group; all accounted for."
 
 
+# Keeps every track getUserMedia hands out in window.havenTracks.
+TRACK_RECORDER = """
+(() => {
+  window.havenTracks = [];
+  const devices = navigator.mediaDevices;
+  if (!devices) return;
+  const open = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = async (constraints) => {
+    const stream = await open(constraints);
+    window.havenTracks.push(...stream.getTracks());
+    return stream;
+  };
+})();
+"""
+
+
 @pytest.fixture(scope="module")
 def site(module_site: Node) -> Node:
     return module_site
@@ -158,6 +174,8 @@ async def test_room_not_open_and_next_session(browser: Browser, site: Node, peop
     assert status == 201, body
 
     robin = await new_page(browser)
+    # Every camera and microphone track the page opens, to see that none stays live once the room says it is closed.
+    await robin.add_init_script(TRACK_RECORDER)
     await sign_in(robin, site, "robin@example.org", "robin-password")
     upcoming = robin.locator(f'#upcoming li.upcoming-item[data-group-id="{group}"]')
     await expect(upcoming).to_contain_text("Next session:")
@@ -167,4 +185,16 @@ async def test_room_not_open_and_next_session(browser: Browser, site: Node, peop
     await expect(robin.locator("#room-over")).to_contain_text("is not open yet. It opens")
     await expect(robin.locator("#room-over")).to_contain_text("(your time)")
     await expect(robin.locator("#retry-join")).to_be_visible()
+    await expect(robin.locator("#room-over-title")).to_be_focused()
+    # The camera and microphone are off while the page only says when the room opens.
+    live = "() => window.havenTracks.filter((t) => t.readyState === 'live').length"
+    assert await robin.evaluate("() => window.havenTracks.length") > 0
+    await robin.wait_for_function(f"({live})() === 0")
+    # Trying again goes back through the pre-join, which opens them again.
+    await robin.click("#retry-join")
+    await expect(robin.locator("#prejoin-join")).to_be_visible()
+    await expect(robin.locator("#prejoin-title")).to_be_focused()
+    await pass_prejoin(robin)
+    await expect(robin.locator("#room-over")).to_contain_text("is not open yet. It opens")
+    await robin.wait_for_function(f"({live})() === 0")
     await robin.context.close()

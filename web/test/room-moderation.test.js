@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { askedKind, moderationRequests, personActions } from "../src/room/moderation.js";
+import { admitAll, admitAllSummary, askedKind, moderationRequests, personActions } from "../src/room/moderation.js";
 
 const ROOM = "87ef3290-c5ae-4668-8c7e-56d6406ac2c6";
 const state = { locked: false, lobbyEnabled: true, hands: ["robin"],
@@ -42,4 +42,30 @@ test("a person's menu offers what fits the moment", () => {
   assert.deepEqual(names({ ...robin, role: "facilitator" }, { ...state, hands: [] }), ["mute-audio", "mute-video"],
     "a facilitator is neither sent to the waiting room nor removed");
   assert.equal(personActions(state, robin).find((a) => a.action === "remove").danger, true);
+});
+
+test("admit all goes on past someone who left the waiting room, and stops at any other refusal", async () => {
+  const lobby = ["sam", "ana", "bo", "cy"].map((id) => ({ user_id: id, display_name: id }));
+  const requests = moderationRequests({ ...state, lobby }, ROOM, "admit-all");
+  const sent = [];
+  const answers = { sam: { ok: true }, ana: { ok: false, error: { code: "not_found", message: "Not waiting." } },
+    bo: { ok: true }, cy: { ok: true } };
+  const all = await admitAll(requests, async (event, payload) => {
+    sent.push([event, payload.user_id]);
+    return answers[payload.user_id];
+  });
+  assert.deepEqual(sent.map(([, id]) => id), ["sam", "ana", "bo", "cy"]);
+  assert.deepEqual(all, { admitted: 3, gone: 1, left: 0, error: null });
+  assert.equal(admitAllSummary(all), "Admitted 3 people. 1 person had already left the waiting room.");
+
+  const full = { ok: false, error: { code: "room_full", message: "The room is full." } };
+  const stopped = await admitAll(requests, async (event, payload) => (payload.user_id === "bo" ? full
+    : answers[payload.user_id]));
+  assert.deepEqual(stopped, { admitted: 1, gone: 1, left: 2, error: full.error });
+  assert.equal(admitAllSummary(stopped),
+    "Admitted 1 person. 1 person had already left the waiting room. The room is full. 2 people still wait.");
+  assert.equal(admitAllSummary({ admitted: 0, gone: 2, left: 0, error: null }),
+    "No one was admitted. 2 people had already left the waiting room.");
+  assert.equal(admitAllSummary({ admitted: 0, gone: 0, left: 1, error: { code: "timeout", message: "No answer" } }),
+    "No one was admitted. No answer. 1 person still waits.");
 });

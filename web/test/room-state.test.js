@@ -3,8 +3,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import {
-  INITIAL, Phase, canShareScreen, chatShown, gridShape, handPlace, handRaised, heldMembers, initialState,
-  isFacilitator, lobbyCount, mutedByFacilitator, nameOf, screenSharer, selfParticipant, stageFocus, step,
+  INITIAL, JOIN_RETRIES, JOIN_RETRY_MS, Phase, canShareScreen, chatShown, gridShape, handPlace, handRaised,
+  heldMembers, initialState, isFacilitator, lobbyCount, mutedByFacilitator, nameOf, screenSharer, selfParticipant,
+  stageFocus, step,
 } from "../src/room/state.js";
 
 const ROOM = "87ef3290-c5ae-4668-8c7e-56d6406ac2c6";
@@ -100,19 +101,30 @@ test("a join refused: the agreement, a room not open yet, a final and a retryabl
     ack: { ok: false, error: { code: "room_not_open" }, opens_at: "2030-01-01T10:00:00Z" } });
   assert.equal(later.state.phase, Phase.OVER);
   assert.deepEqual(later.state.over, { reason: "not_open", message: "", retry: true, opensAt: "2030-01-01T10:00:00Z" });
-  assert.deepEqual(types(later.effects), [], "the camera stays ready for the retry");
+  assert.deepEqual(types(later.effects), ["stop_media"], "nothing stays live while the page waits for the opening");
+  // Trying again (the person's press, or "Join now" at the opening time) goes through the pre-join, which opens
+  // the devices again; the connection stayed up for it.
   const again = run(later.state, { type: "retry" });
-  assert.equal(again.state.phase, Phase.CONNECTING);
-  assert.deepEqual(types(again.effects), ["join"]);
+  assert.equal(again.state.phase, Phase.PREJOIN);
+  assert.equal(again.state.over, null);
+  assert.deepEqual(types(again.effects), ["prejoin"]);
+  const rejoined = run(again.state, { type: "prejoin_done" });
+  assert.equal(rejoined.state.phase, Phase.CONNECTING);
+  assert.deepEqual(types(rejoined.effects), ["join"]);
 
   const full = run(connecting(),
     { type: "join_ack", ack: { ok: false, error: { code: "room_full", message: "Full." } } });
   assert.equal(full.state.over.retry, true);
   assert.equal(full.state.over.message, "Full.");
+  for (const code of ["room_locked", "room_full", "unavailable", "busy"]) {
+    const refusedNow = run(connecting(), { type: "join_ack", ack: { ok: false, error: { code } } });
+    assert.equal(refusedNow.state.over.retry, true, code);
+    assert.deepEqual(types(refusedNow.effects), ["stop_media"], `${code}: the camera and microphone stop`);
+  }
   const refused = run(connecting(), { type: "join_ack", ack: { ok: false, error: { code: "not_authorized" } } });
   assert.equal(refused.state.over.retry, false);
   assert.equal(refused.state.over.message, "You cannot join this room right now.");
-  assert.deepEqual(types(refused.effects), ["stop_media"]);
+  assert.deepEqual(types(refused.effects), ["stop_media", "disconnect"]);
   assert.equal(step(refused.state, { type: "retry" }).state, refused.state, "a final refusal is not retried");
 
   // Offline or timed out: the next connect joins again; nothing changes.
@@ -134,7 +146,7 @@ test("the visit ends: denied, removed, ended, superseded; media closed and stopp
     assert.equal(state.phase, Phase.OVER);
     assert.equal(state.over.reason, reason);
     assert.match(state.over.message, /\w/);
-    assert.deepEqual(types(effects), ["out", "stop_media"]);
+    assert.deepEqual(types(effects), ["out", "stop_media", "disconnect"]);
   }
   const waiting = run(connecting(), { type: "join_ack", ack: { ok: true, status: "waiting", self: { user_id: "r" } } });
   const denied = run(waiting.state, { type: "denied" });
@@ -148,7 +160,39 @@ test("sent back to the lobby: out of the room, the reason kept", () => {
   assert.equal(state.phase, Phase.WAITING);
   assert.match(state.waitingNote, /moved you to the waiting room/);
   assert.deepEqual(state.participants, []);
-  assert.deepEqual(types(effects), ["out"]);
+  assert.deepEqual(types(effects), ["out", "announce"]);
+  assert.deepEqual(said(effects), [state.waitingNote], "said aloud: the room around the person is gone");
+});
+
+test("arriving in the lobby is said once; a reconnect that keeps the place says nothing", () => {
+  const ack = { ok: true, status: "waiting", room: { room_id: ROOM }, self: { peer_id: "p-r", user_id: "robin" } };
+  const first = run(connecting(), { type: "join_ack", ack });
+  assert.deepEqual(said(first.effects), ["You are in the waiting room. A facilitator will let you in."]);
+  assert.deepEqual(run(first.state, { type: "join_ack", ack }).effects, []);
+});
+
+test("a join with no answer on a live connection is asked again, a bounded number of times, then offered again", () => {
+  const timeout = { type: "join_ack", ack: { ok: false, error: { code: "timeout" } } };
+  let state = connecting();
+  for (let i = 1; i <= JOIN_RETRIES; i += 1) {
+    const next = run(state, timeout);
+    state = next.state;
+    assert.equal(state.phase, Phase.CONNECTING);
+    assert.deepEqual(next.effects, [{ type: "join", delayMs: JOIN_RETRY_MS * i }]);
+  }
+  const gaveUp = run(state, timeout);
+  assert.equal(gaveUp.state.phase, Phase.OVER);
+  assert.equal(gaveUp.state.over.retry, true);
+  assert.match(gaveUp.state.over.message, /did not answer/);
+  assert.deepEqual(types(gaveUp.effects), ["stop_media"]);
+  // An answer in between starts the count again.
+  let counted = run(connecting(), timeout, timeout).state;
+  assert.equal(counted.joinTries, 2);
+  counted = run(counted, { type: "join_ack", ack: entry() }).state;
+  assert.equal(counted.joinTries, 0);
+  // A connection that is down is not asked on: its next connect joins.
+  const offline = connecting();
+  assert.equal(step(offline, { type: "join_ack", ack: { ok: false, error: { code: "offline" } } }).state, offline);
 });
 
 test("the roster: joined, updated (a new connection closes the old mesh link), left", () => {
@@ -234,9 +278,9 @@ test("screen share: allowed for facilitators always, participants when the group
   assert.equal(canShareScreen(allowed), true);
   assert.equal(canShareScreen(joinedAs(ROBIN, [FRAN, ROBIN], { screen_share_allowed: true })), true,
     "the entry payload's room carries it too");
-  // The group stops allowing it while Robin shares: the share ends.
-  assert.deepEqual(types(run(allowed, { type: "settings", data: { screen_share_allowed: false } }).effects),
-    ["screen_ended"]);
+  // The group stops allowing it while Robin shares: the share ends (the camera back as it was before the share).
+  assert.deepEqual(run(allowed, { type: "settings", data: { screen_share_allowed: false } }).effects,
+    [{ type: "screen_ended", keepOff: false }]);
 
   // Fran shares: announced to the others, pinned large whatever the layout.
   const sharing = run(allowed, { type: "participant_updated", participant: { ...FRAN, screen: true } });
@@ -245,8 +289,29 @@ test("screen share: allowed for facilitators always, participants when the group
   assert.deepEqual(stageFocus(sharing.state), { layout: "speaker", userId: "fran", screen: true });
   // Our own share ended by the server (a facilitator turned our video off): the local share stops.
   const mine = run(allowed, { type: "participant_updated", participant: { ...ROBIN, screen: true } }).state;
-  assert.deepEqual(types(run(mine, { type: "participant_updated", participant: { ...ROBIN, screen: false } }).effects),
-    ["screen_ended"]);
+  assert.deepEqual(run(mine, { type: "participant_updated", participant: { ...ROBIN, screen: false, video: false,
+    muted: { audio: false, video: true } } }).effects, [{ type: "screen_ended", keepOff: true }],
+  "a facilitator's video mute keeps the camera off");
+  // Ended by the settings (the server's update has no mute): the camera comes back as it was.
+  assert.deepEqual(run(mine, { type: "participant_updated", participant: { ...ROBIN, screen: false } }).effects,
+    [{ type: "screen_ended", keepOff: false }]);
+});
+
+test("room:state checks our own record as an update does: a share the room no longer has ends", () => {
+  const allowed = joinedAs(ROBIN, [FRAN, ROBIN], { screen_share_allowed: true });
+  const mine = run(allowed, { type: "participant_updated", participant: { ...ROBIN, screen: true } }).state;
+  const same = run(mine, { type: "room_state", room: { participants: [FRAN, { ...ROBIN, screen: true }] } });
+  assert.deepEqual(types(same.effects), ["prune_peers"]);
+  const ended = run(mine, { type: "room_state", room: { participants: [FRAN, { ...ROBIN, screen: false }] } });
+  assert.deepEqual(ended.effects, [{ type: "prune_peers" }, { type: "screen_ended", keepOff: false }]);
+  const disallowed = run(mine, { type: "room_state",
+    room: { participants: [FRAN, { ...ROBIN, screen: true }], screen_share_allowed: false } });
+  assert.equal(disallowed.state.screenShareAllowed, false);
+  assert.deepEqual(types(disallowed.effects), ["prune_peers", "screen_ended"]);
+  // A facilitator's share is not the group's to stop.
+  const fran = run(joinedAs(FRAN, [FRAN, ROBIN], { screen_share_allowed: true }), { type: "room_state",
+    room: { participants: [FRAN, ROBIN], screen_share_allowed: false } });
+  assert.deepEqual(types(fran.effects), ["prune_peers"]);
 });
 
 test("the stage: grid by default; the speaker view follows who spoke last among the others", () => {
@@ -279,6 +344,25 @@ test("the side panel and unread chat: counted only while the chat is not shown",
   assert.deepEqual(read.panel, { open: true, tab: "chat" });
   assert.equal(step(read, { type: "panel", tab: "files" }).state.panel.tab, "chat");
   assert.equal(initialState({ panelOpen: false }).panel.open, false);
+});
+
+test("messages the history brought after a reconnect count as unread while the chat is not shown", () => {
+  const folded = run(joinedAs(ROBIN), { type: "panel", open: false }).state;
+  const caught = [
+    { seq: 4, sender_id: "fran", display_name: "Fran", body: "One" },
+    { seq: 5, sender_id: "robin", display_name: "Robin", body: "Mine" },
+    { seq: 6, sender_id: "fran", display_name: "Fran", body: null, deleted: true },
+    { seq: 7, sender_id: "sam", display_name: "Sam", body: "Two" },
+  ];
+  const { state, effects } = run(folded, { type: "chat_caught_up", messages: caught });
+  assert.equal(state.unread, 2, "not one's own, nor a deleted one");
+  assert.deepEqual(said(effects), ["2 new messages in the chat."]);
+  assert.deepEqual(run(folded, { type: "chat_caught_up", messages: caught.slice(0, 1) }).effects.map((e) => e.text),
+    ["1 new message in the chat."]);
+  assert.deepEqual(run(folded, { type: "chat_caught_up", messages: [caught[1]] }).effects, []);
+  // Shown: read there, not counted.
+  const open = joinedAs(ROBIN);
+  assert.equal(step(open, { type: "chat_caught_up", messages: caught }).state, open);
 });
 
 test("names: from the roster, else the lobby, else Someone", () => {

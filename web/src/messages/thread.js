@@ -9,6 +9,7 @@ import { h } from "../dom.js";
 import { ChatLog, isMessage } from "../room/chat-log.js";
 import { createCatchUp } from "../room/chat-catch-up.js";
 import { cleanBody, formatTime, MAX_CHARS, newClientId, parseSentAt } from "../room/chat.js";
+import { createConfirmStep } from "../room/confirm-step.js";
 import { hasOlder, keptScrollTop, nearBottom, nearTop, olderRequest, PAGE, readMarkDue, TYPING_SEND_EVERY_MS,
   TYPING_SHOW_MS, typingDue } from "./paging.js";
 
@@ -409,24 +410,44 @@ export function createThread({ line, store, me, other, backHref = "#/messages" }
   });
 
   // -- deleting one's own messages --------------------------------------------------------------------
-  list.addEventListener("click", async (event) => {
+  // Deleting asks first, in place under the message (the room chat's in-page step rather than window.confirm,
+  // which some screen readers and phones handle badly). Focus goes to the message once deleted, back to its Delete
+  // button when kept or when the deletion failed.
+  list.addEventListener("click", (event) => {
     const btn = event.target.closest?.("button.dm-delete");
     if (!btn || btn.getAttribute("aria-busy") === "true") return;
     const rec = log.get(btn.dataset.id);
     if (!rec || rec.deleted) return;
-    if (!window.confirm(`Delete your message? ${otherName} will see \u201cMessage deleted\u201d in its place.`)) return;
+    const step = createConfirmStep({
+      question: `Delete your message? ${otherName} will see \u201cMessage deleted\u201d in its place.`,
+      confirmLabel: "Delete", cancelLabel: "Keep it", returnFocus: btn,
+      focusAfter: () => rec.li,
+      onConfirm: () => remove(rec, btn),
+    });
+    const bubble = rec.li.querySelector(".dm-bubble");
+    bubble.querySelector(".confirm-step")?.remove();
+    bubble.append(step.el);
+    step.open();
+  });
+
+  // -> whether the message is gone.
+  async function remove(rec, btn) {
+    if (rec.deleted) return true;
     btn.setAttribute("aria-busy", "true");
+    showError(null);
     const ack = await line.request("chat:delete", { conversation, id: rec.id });
-    if (destroyed) return;
+    if (destroyed) return false;
     btn.removeAttribute("aria-busy");
     if (!ack.ok) {
       showError(errorText(ack, "The message was not deleted. Please try again."));
-      return;
+      return false;
     }
-    log.markDeleted(rec);
-    renderItem(rec);
-    rec.li.focus();
-  });
+    if (!rec.deleted) {
+      log.markDeleted(rec);
+      renderItem(rec);
+    }
+    return true;
+  }
 
   // -- start ------------------------------------------------------------------------------------------
   store.setReading(conversation);

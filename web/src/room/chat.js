@@ -15,6 +15,7 @@ const TYPING_SEND_EVERY_MS = 2000;
 const TYPING_SHOW_MS = 3000;
 const READ_EVERY_MS = 1000;
 const NEAR_BOTTOM_PX = 64;
+const SAID_CHARS = 200; // a new message is read out up to this long
 
 // A client id for chat:send (1 to 64 of A-Za-z0-9_.:-). crypto.randomUUID needs a secure context.
 export function newClientId() {
@@ -64,17 +65,28 @@ function sendError(ack) {
   return errorText(ack, "Your message was not sent. Please try again.");
 }
 
+// The sentence that reads out a new message from someone else.
+export function saidText(name, body, max = SAID_CHARS) {
+  const text = String(body);
+  return `${name || "Someone"}: ${text.length > max ? `${text.slice(0, max)}…` : text}`;
+}
+
 // options: conversation ("room:<id>", until the join names it), request(event, payload) -> Promise<ack>,
-// showError(text), clearError(), getSelf() -> {user_id, role}, nameOf(user id) -> display name.
-export function createChat({ conversation: initialConversation, request, showError, clearError, getSelf, nameOf }) {
+// showError(text), clearError(), getSelf() -> {user_id, role}, nameOf(user id) -> display name,
+// onCaughtUp(messages): messages new here that the history brought (not the first page), for the unread count.
+export function createChat({ conversation: initialConversation, request, showError, clearError, getSelf, nameOf,
+  onCaughtUp = () => {} }) {
   // -- the panel --------------------------------------------------------------------------------------
   const heading = h("h3", { id: "chat-title" }, "Chat");
   const earlier = h("button", { type: "button", id: "chat-earlier", class: "button button-small button-quiet",
     hidden: true }, "Show earlier messages");
   const empty = h("p", { id: "chat-empty", class: "muted" }, "No messages yet. You can write to the group here.");
   const loadNote = h("p", { id: "chat-load-note", class: "muted", hidden: true });
-  const list = h("ol", { id: "chat-messages", class: "chat-messages", "aria-live": "polite",
-    "aria-relevant": "additions text", "aria-labelledby": "chat-title" });
+  // The list is not a live region: a page of history, a catch-up, one's own message or a deletion is not news.
+  // New messages from others are said in their own status line while the chat is shown (the room says "New message
+  // from …" while it is not).
+  const list = h("ol", { id: "chat-messages", class: "chat-messages", "aria-labelledby": "chat-title" });
+  const said = h("p", { id: "chat-said", class: "visually-hidden", role: "status" });
   const scroller = h("div", { class: "chat-scroll", role: "region", "aria-label": "Chat messages", tabindex: "0" },
     earlier, empty, loadNote, list);
   const typing = h("p", { id: "chat-typing", class: "chat-typing muted", role: "status" });
@@ -86,11 +98,12 @@ export function createChat({ conversation: initialConversation, request, showErr
     h("label", { for: "chat-input" }, "Message to the group"), input, hint,
     h("div", { class: "chat-form-actions" }, sendButton));
   const el = h("section", { id: "chat", class: "panel stack chat", "aria-labelledby": "chat-title", hidden: true },
-    heading, scroller, typing, form);
+    heading, scroller, typing, form, said);
 
   // -- state ------------------------------------------------------------------------------------------
   let conversation = initialConversation ? String(initialConversation).toLowerCase() : null;
-  let active = false; // in the room: may send, marks read
+  let active = false; // in the room: may send
+  let shown = false; // the Chat tab is on screen: marks read, says new messages
   let destroyed = false;
   let readSeq = 0;
   let lastReadAt = 0;
@@ -175,14 +188,13 @@ export function createChat({ conversation: initialConversation, request, showErr
     list.removeAttribute("aria-busy");
   }
 
-  // Adds a batch (history), keeping the view where the person was reading.
+  // Adds a batch (history), keeping the view where the person was reading; returns the messages new here.
   function addBatch(messages, { stick = true, keepTop = false } = {}) {
     const wasNearBottom = nearBottom();
     const heightBefore = scroller.scrollHeight;
     const topBefore = scroller.scrollTop;
     list.setAttribute("aria-busy", "true");
-    let added = 0;
-    for (const m of messages) if (isMessage(m) && upsert(m)) added += 1;
+    const added = messages.filter((m) => isMessage(m) && upsert(m));
     list.removeAttribute("aria-busy");
     updateEmpty();
     if (keepTop) scroller.scrollTop = topBefore + (scroller.scrollHeight - heightBefore);
@@ -191,8 +203,11 @@ export function createChat({ conversation: initialConversation, request, showErr
   }
 
   // -- typing -----------------------------------------------------------------------------------------
+  // Written only when the words change: a status line set again to the same words is read out again, and typing
+  // notices come every 2 s.
   function renderTyping() {
-    typing.textContent = typingText([...typers.values()].map((t) => t.name));
+    const text = typingText([...typers.values()].map((t) => t.name));
+    if (typing.textContent !== text) typing.textContent = text;
   }
 
   function stopTyping(userId) {
@@ -218,15 +233,17 @@ export function createChat({ conversation: initialConversation, request, showErr
   });
 
   // -- read marks -------------------------------------------------------------------------------------
+  // Messages are marked read only while the person can see them: the Chat tab shown, in a visible browser tab.
+  const reading = () => active && shown && !destroyed && document.visibilityState === "visible";
+
   function scheduleRead() {
-    if (!active || destroyed || readTimer || log.highest <= readSeq) return;
-    if (document.visibilityState !== "visible") return;
+    if (!reading() || readTimer || log.highest <= readSeq) return;
     readTimer = setTimeout(sendRead, Math.max(0, lastReadAt + READ_EVERY_MS - Date.now()));
   }
 
   async function sendRead() {
     readTimer = null;
-    if (!active || destroyed || log.highest <= readSeq || document.visibilityState !== "visible") return;
+    if (!reading() || log.highest <= readSeq) return;
     const seq = log.highest;
     lastReadAt = Date.now();
     const ack = await request("chat:read", { conversation, seq });
@@ -243,13 +260,16 @@ export function createChat({ conversation: initialConversation, request, showErr
     loadNote.hidden = !text;
   }
 
-  // A page of history, put in its place.
+  // A page of history, put in its place. Messages that only the history brought (after a reconnect, or a gap in
+  // the live ones) are told to the room, which counts them as unread while the chat is not shown.
   function showPage(messages, page) {
     if (page === "missing") {
-      addBatch(messages);
+      const added = addBatch(messages);
+      if (added.length) onCaughtUp(added);
       return;
     }
-    addBatch(messages, { stick: false });
+    const added = addBatch(messages, { stick: false });
+    if (page === "latest" && added.length) onCaughtUp(added);
     if (page === "first") {
       const seqs = messages.filter(isMessage).map((m) => m.seq);
       earlier.hidden = !(seqs.length >= LATEST_PAGE && Math.min(...seqs) > 1);
@@ -376,20 +396,22 @@ export function createChat({ conversation: initialConversation, request, showErr
     step.open();
   });
 
+  // -> whether the message is gone (the confirm step puts focus back on its Delete button when not).
   async function remove(rec, btn) {
-    if (rec.deleted) return;
+    if (rec.deleted) return true;
     btn.setAttribute("aria-busy", "true");
     clearError();
     const ack = await request("chat:delete", { conversation, id: rec.id });
-    if (destroyed) return;
+    if (destroyed) return false;
     btn.removeAttribute("aria-busy");
     if (!ack.ok) {
       showError(errorText(ack, "The message was not deleted. Please try again."));
-      return;
+      return false;
     }
     // chat:deleted goes to everyone else, not to this connection.
     if (!rec.deleted) markDeleted(rec);
     rec.li.focus();
+    return true;
   }
 
   // -- the room's side --------------------------------------------------------------------------------
@@ -412,6 +434,18 @@ export function createChat({ conversation: initialConversation, request, showErr
       catchUp.entered().finally(() => list.removeAttribute("aria-busy"));
     },
 
+    // Whether the Chat tab is on screen now (the room draws this on every change): read marks go only then, and
+    // begin as soon as it opens.
+    setShown(value) {
+      const was = shown;
+      shown = Boolean(value);
+      if (shown && !was) scheduleRead();
+      if (!shown) {
+        clearTimeout(readTimer);
+        readTimer = null;
+      }
+    },
+
     // Waiting, sent to the lobby, or the visit is over.
     leave() {
       active = false;
@@ -427,6 +461,10 @@ export function createChat({ conversation: initialConversation, request, showErr
       if (upsert(m)) {
         updateEmpty();
         if (stick) scrollToBottom();
+        const fromOther = !(m.sender_id && m.sender_id === selfId());
+        if (shown && fromOther && m.deleted !== true && typeof m.body === "string") {
+          said.textContent = saidText(m.display_name || nameOf(m.sender_id), m.body);
+        }
       }
       if (m.sender_id) stopTyping(m.sender_id);
       catchUp.checkGap();

@@ -1,7 +1,8 @@
 // The room's control bar, pinned to the bottom of the window so it is always in reach (on a phone too):
 // microphone, camera, hand, screen share, chat, people, devices, support and leave, each an icon beside a word.
-// The microphone and camera say their state in words and colour ("Muted" on a strong red, "Muted by the
-// facilitator" when a facilitator's mute stands) and carry it in aria-pressed; "Share screen" becomes "Stop sharing".
+// The microphone and camera keep one name ("Microphone", "Camera") and carry their state in aria-pressed; on screen
+// the state is also in words and colour ("Muted" on a strong red, "Camera off"); a facilitator's mute is said in the
+// banner above the bar and in the control's description. "Share screen" becomes "Stop sharing".
 // On a narrow screen the less frequent controls fold into "More".
 import { h } from "../dom.js";
 import { icon, setIcon } from "./icons.js";
@@ -27,13 +28,23 @@ function badge(meaning) {
   };
 }
 
+// A microphone or camera toggle: its accessible name is the fixed word (the visible word, which changes with the
+// state, is hidden from assistive technology: aria-pressed says the state), described by a line (placed outside the
+// button by the bar) that says why it is off when that is not the person's own choice.
+function mediaControl(id, iconName, name, kind) {
+  const text = h("span", { class: "ctl-label", "aria-hidden": "true" });
+  const why = h("span", { id: `${id}-why`, class: "visually-hidden" });
+  const el = h("button", { type: "button", id, class: "ctl", "aria-pressed": "false", "data-kind": kind,
+    "aria-describedby": why.id }, icon(iconName), h("span", { class: "visually-hidden" }, name), text);
+  return { el, text, why };
+}
+
 // options: on(action, detail) with action "toggle" (detail: kind), "hand", "share", "chat", "people", "leave";
-// extra: {support, devices} elements placed in the folding group.
-export function createControlBar({ on, support }) {
-  const mic = control("toggle-audio", "mic", "Mic", { "aria-pressed": "false", "data-kind": "audio" });
-  const micHeld = h("span", { class: "visually-hidden" });
-  mic.el.append(micHeld);
-  const camera = control("toggle-video", "camera", "Camera", { "aria-pressed": "false", "data-kind": "video" });
+// support: the support request's button, placed in the folding group; signal: the view's, which removes the
+// document's listener when the room is left.
+export function createControlBar({ on, support, signal }) {
+  const mic = mediaControl("toggle-audio", "mic", "Microphone", "audio");
+  const camera = mediaControl("toggle-video", "camera", "Camera", "video");
   const hand = h("button", { type: "button", id: "raise-hand", class: "ctl", "aria-pressed": "false" },
     icon("hand"), h("span", { class: "ctl-label" }, h("span", { class: "wide-only" }, "Raise hand"),
       h("span", { class: "narrow-only" }, "Hand")));
@@ -55,7 +66,7 @@ export function createControlBar({ on, support }) {
   const moreGroup = h("div", { id: "bar-more", class: "bar-more" }, share.el, devices.el, support);
   const heldBanner = h("p", { id: "muted-banner", class: "muted-banner", hidden: true });
   const el = h("section", { id: "control-bar", class: "control-bar", "aria-label": "Your controls" },
-    heldBanner,
+    heldBanner, mic.why, camera.why, // outside the buttons, so they describe them without joining their names
     h("div", { class: "bar-row" },
       h("div", { class: "bar-group" }, mic.el, camera.el, hand),
       h("div", { class: "bar-group" }, chat.el, people.el),
@@ -92,19 +103,24 @@ export function createControlBar({ on, support }) {
   });
   document.addEventListener("click", (event) => {
     if (foldOpen() && !el.querySelector(".bar-fold").contains(event.target)) setFold(false);
-  });
+  }, { signal });
 
   // One media control: on, off by choice, off by a facilitator's mute, or no device.
   function paintMedia(c, kind, s) {
     const words = kind === "audio"
-      ? { on: "Mic", off: "Muted", none: "No mic", icon: "mic" }
-      : { on: "Camera", off: "Camera off", none: "No camera", icon: "camera" };
+      ? { on: "Mic", off: "Muted", none: "No mic", icon: "mic", held: "Muted by the facilitator",
+        missing: "No microphone on this device" }
+      : { on: "Camera", off: "Camera off", none: "No camera", icon: "camera",
+        held: "Turned off by the facilitator", missing: "No camera on this device" };
     c.el.setAttribute("aria-pressed", String(s.on));
     c.el.disabled = !s.available || Boolean(s.locked); // locked: the camera waits while a screen is shared
     c.el.classList.toggle("is-off", s.available && !s.on);
     c.el.classList.toggle("is-held", s.available && !s.on && s.held);
     const text = !s.available ? words.none : s.on ? words.on : words.off;
     if (c.text.textContent !== text) c.text.textContent = text;
+    const why = !s.available ? words.missing : s.held && !s.on ? words.held
+      : s.locked ? "Your screen is shared in its place" : "";
+    if (c.why.textContent !== why) c.why.textContent = why;
     setIcon(c.el, s.on ? words.icon : `${words.icon}-off`);
     if (s.busy) c.el.setAttribute("aria-busy", "true");
     else c.el.removeAttribute("aria-busy");
@@ -113,6 +129,7 @@ export function createControlBar({ on, support }) {
   return {
     el,
     devicesButton: devices.el,
+    moreButton: more.el,
     chatButton: chat.el,
     peopleButton: people.el,
     // view: {phase, audio, video: {available, on, held, busy}, hand: {shown, raised}, share: {shown, sharing},
@@ -120,7 +137,6 @@ export function createControlBar({ on, support }) {
     update(view) {
       paintMedia(mic, "audio", view.audio);
       paintMedia(camera, "video", view.video);
-      micHeld.textContent = view.audio.held && !view.audio.on ? " by the facilitator" : "";
       const micIsHeld = view.audio.held && !view.audio.on;
       const cameraHeld = view.video.held && !view.video.on;
       heldBanner.hidden = !micIsHeld && !cameraHeld;
@@ -132,6 +148,8 @@ export function createControlBar({ on, support }) {
       share.el.hidden = !view.share.shown;
       share.el.classList.toggle("is-active", view.share.sharing);
       share.text.textContent = view.share.sharing ? "Stop sharing" : "Share screen";
+      if (view.share.busy) share.el.setAttribute("aria-busy", "true"); // the screen picker is open
+      else share.el.removeAttribute("aria-busy");
       for (const [c, tab] of [[chat, "chat"], [people, "people"]]) {
         c.el.hidden = !view.inRoom;
         const shown = view.panel.open && view.panel.tab === tab;

@@ -121,11 +121,15 @@ export function createFacilitatorConsole({ onAction, checkinOf, program }) {
       const n = state.lobby.length;
       count.hidden = n === 0;
       count.textContent = n ? String(n) : "";
+      const admitAllHadFocus = document.activeElement === admitAll;
       admitAll.hidden = n < 2;
       const { focusLost } = syncList(lobbyList, state.lobby, { key: (w) => w.user_id, create: waitingItem,
         update: paintWaiting });
       lobbyEmpty.hidden = n > 0;
-      if (focusLost) (n > 0 ? lobbyList.querySelector("button.admit") : lock.el).focus();
+      // Focus in a waiting person's entry that went, or on "Admit all" as it hides: the next in line, else the lock.
+      if (focusLost || (admitAllHadFocus && admitAll.hidden)) {
+        (n > 0 ? lobbyList.querySelector("button.admit") : lock.el).focus();
+      }
       lock.set(state.locked, ["Locked", "Off"]);
       lobby.set(state.lobbyEnabled);
     },

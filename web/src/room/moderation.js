@@ -1,7 +1,7 @@
 // The facilitator's acts, as the requests they send: a pure mapping from an action chosen in the console (a person's
 // menu, the waiting room, the room's switches) to room:* requests (docs/protocol.md 7.3), sent in order by the
-// room. "Admit all" is one room:admit per person waiting, in the order they came. And which actions a person's menu
-// offers at a given moment.
+// room. "Admit all" is one room:admit per person waiting, in the order they came (admitAll sends them and tallies
+// the answers). And which actions a person's menu offers at a given moment.
 const KIND_OF = { "mute-audio": "audio", "mute-video": "video", "ask-unmute-audio": "audio",
   "ask-unmute-video": "video" };
 
@@ -36,6 +36,40 @@ export function moderationRequests(state, roomId, action, userId = null) {
     default:
       return [];
   }
+}
+
+// "Admit all": one room:admit after the other through send(event, payload) -> ack. Someone who left the waiting room
+// meanwhile (not_found) is passed over; any other refusal (the room is full, the connection dropped) stops there.
+// -> {admitted, gone, left, error}: how many got in, how many had gone, how many still wait unasked, the refusal.
+export async function admitAll(requests, send) {
+  const result = { admitted: 0, gone: 0, left: 0, error: null };
+  for (const [i, { event, payload }] of requests.entries()) {
+    const ack = await send(event, payload);
+    if (ack?.ok) {
+      result.admitted += 1;
+    } else if (ack?.error?.code === "not_found") {
+      result.gone += 1;
+    } else {
+      result.error = ack?.error || { code: "unknown" };
+      result.left = requests.length - i;
+      break;
+    }
+  }
+  return result;
+}
+
+const people = (n) => (n === 1 ? "1 person" : `${n} people`);
+
+// The sentence that reports an "Admit all".
+export function admitAllSummary({ admitted, gone, left, error }) {
+  const parts = [admitted > 0 ? `Admitted ${people(admitted)}.` : "No one was admitted."];
+  if (gone > 0) parts.push(`${people(gone)} had already left the waiting room.`);
+  if (error) {
+    const message = typeof error.message === "string" && error.message.trim() ? error.message.trim() : "";
+    if (message) parts.push(/[.!?]$/.test(message) ? message : `${message}.`);
+    if (left > 0) parts.push(`${people(left)} still ${left === 1 ? "waits" : "wait"}.`);
+  }
+  return parts.join(" ");
 }
 
 // The kind an "ask to unmute" action is about, or null.

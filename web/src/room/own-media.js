@@ -19,6 +19,7 @@ export const canShareDisplay = () => typeof globalThis.navigator?.mediaDevices?.
  */
 export function createOwnMedia({ roomId, outgoing, request, act, room, changed, notice, showError, signal }) {
   const busy = { audio: false, video: false };
+  let starting = false; // a share on its way (the browser's picker, then the room's answer)
   const joined = () => room().phase === Phase.JOINED;
 
   async function turnOff(kind) {
@@ -49,21 +50,28 @@ export function createOwnMedia({ roomId, outgoing, request, act, room, changed, 
   }
 
   // The share ends: the camera comes back as it was. tell: say so to the room (not when the server ended it);
-  // keepOff: the camera stays off (a facilitator turned the video off).
+  // keepOff: a facilitator turned the video off (the camera stays off, and the server has it off already).
+  // Whoever ended it, a camera that was off before the share is said to be off again: sharing had turned the
+  // room's video flag on.
   async function stopShare({ tell = true, keepOff = false } = {}) {
     if (!outgoing.sharing) return;
     const camera = outgoing.device("video");
     if (keepOff && camera) camera.enabled = false;
     const cameraOn = await outgoing.unshare();
-    if (tell && joined()) {
-      await request("room:screen", { room_id: roomId, sharing: false });
-      if (!cameraOn) await request("room:media", { room_id: roomId, kind: "video", enabled: false });
+    if (joined() && !signal.aborted) {
+      if (tell) await request("room:screen", { room_id: roomId, sharing: false });
+      if (!cameraOn && !keepOff) await request("room:media", { room_id: roomId, kind: "video", enabled: false });
     }
     changed();
   }
 
-  async function startShare() {
-    if (!canShareScreen(room()) || outgoing.sharing || !canShareDisplay()) return;
+  // The capture ended, or was not wanted after all, before it went out: the room hears that we do not share.
+  function dropCapture(display, told) {
+    display.stop();
+    if (told && joined()) request("room:screen", { room_id: roomId, sharing: false });
+  }
+
+  async function share() {
     if (!outgoing.device("video")) {
       showError("Sharing your screen needs a camera connection to the room, and this device has no camera.");
       return;
@@ -79,20 +87,60 @@ export function createOwnMedia({ roomId, outgoing, request, act, room, changed, 
       return;
     }
     if (!display) return;
-    const ack = signal.aborted ? { ok: false } : await act("room:screen", { room_id: roomId, sharing: true });
-    if (!ack.ok || !joined()) {
-      display.stop();
+    // The browser's own "Stop sharing" may be pressed at any moment from here on: once the screen is on the
+    // senders it ends the share; before that, the checks below see the track ended.
+    display.addEventListener("ended", () => {
+      if (outgoing.screenTrack === display) stopShare();
+    });
+    const ended = () => display.readyState === "ended";
+    if (signal.aborted || ended() || !joined() || !canShareScreen(room())) {
+      dropCapture(display, false);
+      return;
+    }
+    const ack = await act("room:screen", { room_id: roomId, sharing: true });
+    if (!ack.ok || signal.aborted || ended() || !joined()) {
+      dropCapture(display, ack.ok);
       return;
     }
     const videoOn = selfParticipant(room())?.video === true;
-    await outgoing.share(display);
-    display.addEventListener("ended", () => stopShare()); // the browser's own "Stop sharing"
+    const shared = await outgoing.share(display);
+    if (!shared) {
+      dropCapture(display, true);
+      return;
+    }
+    if (outgoing.screenTrack !== display) return; // ended meanwhile: stopShare put the camera back
+    if (ended()) {
+      await stopShare();
+      return;
+    }
     if (!videoOn) await request("room:media", { room_id: roomId, kind: "video", enabled: true });
+  }
+
+  async function startShare() {
+    if (starting || outgoing.sharing || !canShareScreen(room()) || !canShareDisplay()) return;
+    starting = true;
     changed();
+    try {
+      await share();
+    } finally {
+      starting = false;
+      if (!signal.aborted) changed();
+    }
+  }
+
+  // After a reconnect the room's record of our share may have fallen behind (a new place after a long drop, or the
+  // page coming back while the server still had us sharing): say it again, or stop if the room will not have it.
+  async function resumeShare() {
+    const ack = await request("room:screen", { room_id: roomId, sharing: true });
+    if (ack.ok || signal.aborted || ack.error?.code === "offline") return; // offline: the next entry tries again
+    await stopShare();
   }
 
   return {
     busy,
+    get starting() {
+      return starting;
+    },
     turnOn,
     stopShare,
     toggle(kind) {
@@ -102,18 +150,25 @@ export function createOwnMedia({ roomId, outgoing, request, act, room, changed, 
       else turnOn(kind);
     },
     toggleShare() {
-      if (outgoing.sharing) stopShare();
-      else startShare();
+      return outgoing.sharing ? stopShare() : startShare();
     },
 
     // On entry the server's flags and the local tracks are brought into line: a kind the server has off (a
     // facilitator's mute that still stands) goes off here; a kind we have off (the pre-join's choice, or no device)
-    // is turned off there, so no one sees or hears it until we turn it on.
+    // is turned off there, so no one sees or hears it until we turn it on. While a screen is shared the video is on
+    // (the screen is the video), and the room's `screen` flag is made to agree with what this page does.
     syncOnEntry() {
       const me = selfParticipant(room());
+      if (outgoing.sharing && me && me.video === false) {
+        stopShare({ tell: false, keepOff: true }); // the room has our video off: the share cannot go on
+      } else if (outgoing.sharing && me && me.screen !== true) {
+        resumeShare();
+      } else if (!outgoing.sharing && me?.screen === true) {
+        request("room:screen", { room_id: roomId, sharing: false }); // a share this page no longer has
+      }
       for (const kind of KINDS) {
         const track = outgoing.device(kind);
-        const localOn = Boolean(track && track.enabled);
+        const localOn = kind === "video" && outgoing.sharing ? true : Boolean(track && track.enabled);
         const serverOn = me ? me[kind] !== false : true;
         if (!serverOn && track) track.enabled = false;
         else if (serverOn && !localOn) request("room:media", { room_id: roomId, kind, enabled: false });

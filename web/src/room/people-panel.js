@@ -52,6 +52,8 @@ export function createPeoplePanel({ getState, onAction }) {
               question: "",
               confirmLabel: "Remove",
               returnFocus: parts.menu.button,
+              // Once they are out, their entry goes: focus goes to the roster's heading (on failure, back to the menu).
+              focusAfter: () => rosterTitle,
               onConfirm: () => onAction("remove", userId),
             });
             li.append(parts.confirm.el);

@@ -24,6 +24,10 @@ export const KIND_WORD = Object.freeze({ audio: "microphone", video: "camera" })
 export const ROLE_LABELS = Object.freeze({ facilitator: "Facilitator", participant: "Participant" });
 const MAX_EARLY = 200; // roster events kept for an entry on its way; more than any room holds
 const MAX_UNREAD = 999;
+// A room:join with no answer in time on a live connection is sent again (a repeated join resumes the same place),
+// after a wait that grows with each try; after the last, the person is offered "Try again".
+export const JOIN_RETRIES = 3;
+export const JOIN_RETRY_MS = 2000;
 const LAYOUTS = new Set(["grid", "speaker"]);
 const TABS = new Set(["chat", "people"]);
 
@@ -39,6 +43,8 @@ export const OVER_TEXT = Object.freeze({
   signed_out: "Please sign in again to join the room.",
 });
 const SENT_TO_LOBBY = "A facilitator moved you to the waiting room. You will come back in when they let you in.";
+const IN_LOBBY = "You are in the waiting room. A facilitator will let you in.";
+const NO_ANSWER = "Haven did not answer in time. Please try again.";
 
 export const INITIAL = Object.freeze({
   phase: Phase.PREJOIN,
@@ -58,6 +64,7 @@ export const INITIAL = Object.freeze({
   unread: 0, // chat messages that came while the chat tab was not shown
   layout: "grid", // "grid" | "speaker"
   speaker: null, // the member the speaker view shows: the latest other member room:speakers named
+  joinTries: 0, // room:join sent again after going unanswered, since the last answer
 });
 
 // The starting state: the side panel open on wide screens, folded on narrow ones; a check-in link or not.
@@ -169,13 +176,29 @@ function roomOf(state, room) {
   return next;
 }
 
+// The visit ends. The camera and microphone stop whatever the reason: a later try goes through the pre-join again,
+// so nothing is live while the page only says when the room opens. A final end also closes the connection.
 function over(state, reason, { message = OVER_TEXT[reason] || "", retry = false, opensAt = null } = {}) {
   const effects = state.phase === Phase.JOINED || state.phase === Phase.WAITING ? [{ type: "out" }] : [];
-  if (!retry) effects.push({ type: "stop_media" });
+  effects.push({ type: "stop_media" });
+  if (!retry) effects.push({ type: "disconnect" });
   return {
-    state: { ...state, phase: Phase.OVER, early: [], over: { reason, message, retry, opensAt }, unread: 0 },
+    state: { ...state, phase: Phase.OVER, early: [], over: { reason, message, retry, opensAt }, unread: 0,
+      joinTries: 0 },
     effects,
   };
+}
+
+// What a change of the room (one member's record, the settings, the whole room:state) means for one's own share:
+// it ends when our record stops saying `screen`, or when the group no longer lets participants share. keepOff: a
+// facilitator turned our video off (the camera stays off, the server has it off already).
+function ownChecks(before, after) {
+  const selfId = after.self?.user_id;
+  const was = selfId ? participantOf(before, selfId) : null;
+  const now = selfId ? participantOf(after, selfId) : null;
+  const ended = (was?.screen === true && now !== null && now.screen !== true)
+    || (before.screenShareAllowed === true && after.screenShareAllowed === false && !isFacilitator(after));
+  return ended ? [{ type: "screen_ended", keepOff: now?.muted?.video === true }] : [];
 }
 
 // room:admitted, or the join acknowledged with status "joined": the entry payload.
@@ -206,11 +229,14 @@ function enter(state, payload) {
   return { state: next, effects };
 }
 
+// Into the lobby (or still there, after a reconnect). Coming into it is said aloud: the room around the person
+// disappears, and the view moves focus to the waiting card.
 function waiting(state, self, note = null) {
   const effects = state.phase === Phase.JOINED ? [{ type: "out" }] : [];
+  if (state.phase !== Phase.WAITING) effects.push(announce(note || IN_LOBBY));
   return {
     state: { ...state, phase: Phase.WAITING, self: self ?? state.self, participants: [], hands: [], lobby: [],
-      early: [], waitingNote: note, unread: 0, speaker: null },
+      early: [], waitingNote: note, unread: 0, speaker: null, joinTries: 0 },
     effects,
   };
 }
@@ -239,12 +265,13 @@ function roster(state, event) {
       if (p.user_id !== state.self?.user_id && before?.peer_id && before.peer_id !== p.peer_id) {
         effects.push({ type: "close_peer", peerId: before.peer_id }); // they came back on a new connection
       }
+      const next = { ...state, participants };
+      effects.push(...ownChecks(state, next));
       const mine = p.user_id === state.self?.user_id;
-      if (mine && before?.screen === true && p.screen !== true) effects.push({ type: "screen_ended" });
       if (!mine && p.screen === true && before?.screen !== true) {
-        effects.push(announce(`${nameOf({ ...state, participants }, p.user_id)} is sharing their screen.`));
+        effects.push(announce(`${nameOf(next, p.user_id)} is sharing their screen.`));
       }
-      return { state: { ...state, participants }, effects };
+      return { state: next, effects };
     }
     case "participant_left": {
       const userId = event.userId;
@@ -306,11 +333,8 @@ function settings(state, data) {
   if (typeof data.lobby_enabled === "boolean") next.lobbyEnabled = data.lobby_enabled;
   if (typeof data.self_unmute_allowed === "boolean") next.selfUnmuteAllowed = data.self_unmute_allowed;
   if (typeof data.screen_share_allowed === "boolean") next.screenShareAllowed = data.screen_share_allowed;
-  const effects = [];
-  if (state.screenShareAllowed && next.screenShareAllowed === false && !isFacilitator(state)) {
-    effects.push({ type: "screen_ended" }); // a participant's share stops when the group no longer allows it
-  }
-  return { state: next, effects };
+  // A participant's share stops when the group no longer allows it.
+  return { state: next, effects: ownChecks(state, next) };
 }
 
 function joinAck(state, ack) {
@@ -318,7 +342,13 @@ function joinAck(state, ack) {
   if (!ack || typeof ack !== "object") return same;
   if (!ack.ok) {
     const code = ack.error?.code;
-    if (code === "offline" || code === "timeout") return same; // the next connect joins again
+    if (code === "offline") return same; // the connection is down: the next connect joins again
+    if (code === "timeout") {
+      // No answer on a connection that may still be up: ask again a little later, a few times, then offer a retry.
+      const tries = state.joinTries + 1;
+      if (tries > JOIN_RETRIES) return over(state, "refused", { message: NO_ANSWER, retry: true });
+      return { state: { ...state, joinTries: tries }, effects: [{ type: "join", delayMs: JOIN_RETRY_MS * tries }] };
+    }
     if (code === "agreement_required") {
       return { state: { ...state, phase: Phase.AGREEMENT, agreement: ack.agreement ?? null }, effects: [] };
     }
@@ -331,7 +361,7 @@ function joinAck(state, ack) {
   if (ack.status === "waiting") {
     return waiting(state, { user_id: ack.self?.user_id ?? null, peer_id: ack.self?.peer_id ?? null, role: null });
   }
-  if (ack.status === "joined") return enter(state, ack);
+  if (ack.status === "joined") return enter({ ...state, joinTries: 0 }, ack);
   return same;
 }
 
@@ -342,13 +372,16 @@ export function step(state, event) {
     // -- the person ---------------------------------------------------------------------------------
     case "prejoin_done":
       if (state.phase !== Phase.PREJOIN) return same;
-      return { state: { ...state, phase: Phase.CONNECTING }, effects: [{ type: "join" }] };
+      return { state: { ...state, phase: Phase.CONNECTING, joinTries: 0 }, effects: [{ type: "join" }] };
     case "agreement_accepted":
       if (state.phase !== Phase.AGREEMENT) return same;
-      return { state: { ...state, phase: Phase.CONNECTING, agreement: null }, effects: [{ type: "join" }] };
+      return { state: { ...state, phase: Phase.CONNECTING, agreement: null, joinTries: 0 },
+        effects: [{ type: "join" }] };
     case "retry":
+      // Another try (the person's, or the room's opening time come) goes through the pre-join: the camera and
+      // microphone stopped when the visit ended, and open again only there.
       if (state.phase !== Phase.OVER || !state.over?.retry) return same;
-      return { state: { ...state, phase: Phase.CONNECTING, over: null }, effects: [{ type: "join" }] };
+      return { state: { ...state, phase: Phase.PREJOIN, over: null, joinTries: 0 }, effects: [{ type: "prejoin" }] };
     case "panel": {
       const open = typeof event.open === "boolean" ? event.open : state.panel.open;
       const tab = TABS.has(event.tab) ? event.tab : state.panel.tab;
@@ -395,8 +428,11 @@ export function step(state, event) {
     case "settings":
       return settings(state, event.data || {});
     case "room_state": {
+      // The whole room again (after the server's store came back): the same checks of our own record as a single
+      // update gets.
       if (!joined) return same;
-      return { state: roomOf(state, event.room), effects: [{ type: "prune_peers" }] };
+      const next = roomOf(state, event.room);
+      return { state: next, effects: [{ type: "prune_peers" }, ...ownChecks(state, next)] };
     }
     case "speakers": {
       if (!joined) return same;
@@ -418,6 +454,18 @@ export function step(state, event) {
       return {
         state: { ...state, unread: Math.min(MAX_UNREAD, state.unread + 1) },
         effects: [announce(`New message from ${who}.`)],
+      };
+    }
+    case "chat_caught_up": {
+      // Messages the history brought (after a reconnect, or a gap in the live ones): unread like live ones while the
+      // chat is not shown, and said once for the lot.
+      if (!joined || chatShown(state) || !Array.isArray(event.messages)) return same;
+      const n = event.messages.filter((m) => m && typeof m === "object" && m.deleted !== true
+        && typeof m.body === "string" && !(m.sender_id && m.sender_id === state.self?.user_id)).length;
+      if (n === 0) return same;
+      return {
+        state: { ...state, unread: Math.min(MAX_UNREAD, state.unread + n) },
+        effects: [announce(n === 1 ? "1 new message in the chat." : `${n} new messages in the chat.`)],
       };
     }
     default:

@@ -20,7 +20,7 @@ import { createCheckinForm } from "../room/checkin-form.js";
 import { createControlBar } from "../room/control-bar.js";
 import { createFacilitatorConsole } from "../room/facilitator-console.js";
 import { createMediaSession } from "../room/media-session.js";
-import { askedKind, moderationRequests } from "../room/moderation.js";
+import { admitAll, admitAllSummary, askedKind, moderationRequests } from "../room/moderation.js";
 import { createOutgoing } from "../room/outgoing.js";
 import { canShareDisplay, createOwnMedia } from "../room/own-media.js";
 import { createPeoplePanel } from "../room/people-panel.js";
@@ -28,8 +28,8 @@ import { checkinSummary, createProgramConsole } from "../room/program-console.js
 import { createSidePanel, NARROW } from "../room/side-panel.js";
 import { createStage } from "../room/stage.js";
 import {
-  KINDS, KIND_WORD, Phase, canShareScreen, handRaised, initialState, isFacilitator, lobbyCount, mutedByFacilitator,
-  nameOf, screenSharer, stageFocus, step,
+  KINDS, KIND_WORD, Phase, canShareScreen, chatShown, handRaised, initialState, isFacilitator, lobbyCount,
+  mutedByFacilitator, nameOf, screenSharer, stageFocus, step,
 } from "../room/state.js";
 import { createSupportRequest } from "../room/support-request.js";
 import { getToken } from "../session.js";
@@ -38,8 +38,8 @@ import { createRequest } from "../socket-request.js";
 export const title = "Group room";
 export const requiresAuth = true;
 
-// A room that opens within this long is joined by itself at its opening time.
-const AUTO_JOIN_WITHIN_MS = 12 * 3600000;
+// A room that opens within this long says so by itself at its opening time ("Join now").
+const OPEN_PROMPT_WITHIN_MS = 12 * 3600000;
 const IN_ROOM_NOTE = "You are in the room.";
 
 function messageOf(ack, fallback = "Something went wrong. Please try again.") {
@@ -60,6 +60,7 @@ export async function render(root, { navigate, signal, params = {} }) {
   let connectErrorShown = false;
   let conversation = `room:${roomId}`;
   let deviceMenu = null; // made once the pre-join chose the devices
+  let visit = null; // AbortController of one pass through the pre-join and the devices it chose
   const timers = new Set();
   const peersRegistry = new Map(); // peer id -> RTCPeerConnection, for tests and debugging
   window.havenPeers = peersRegistry;
@@ -82,21 +83,22 @@ export async function render(root, { navigate, signal, params = {} }) {
   const announcer = createAnnouncer();
 
   // Before joining: the devices (and, from a check-in link, the check-in first). Nobody sees or hears anything yet.
-  const prejoin = createPrejoin({ purpose: "room", title: "Check your camera and microphone",
-    joinLabel: "Join the room", signal, lead: "Nobody in the room sees or hears you until you join." });
+  // The pre-join is made afresh for each try (openPrejoin, below): the devices stop whenever a visit ends.
   const checkinFirst = params.checkinFirst
     ? h("section", { id: "checkin-first", class: "card calm stack", "aria-label": "Check in before you join" },
       createCheckinForm({ roomId, request }).el)
     : null;
-  const prejoinArea = h("div", { class: "room-prejoin stack" }, checkinFirst, prejoin.el);
+  const prejoinArea = h("div", { class: "room-prejoin stack" });
 
   const agreement = createAgreementCard({ groupId: roomId,
     onAccepted: () => dispatch({ type: "agreement_accepted" }) });
 
-  const waitingDetail = h("p", { class: "muted" });
-  const waiting = h("div", { id: "waiting", class: "card calm stack", hidden: true },
-    h("p", { class: "waiting-lead" }, "Waiting for a facilitator to let you in."), waitingDetail,
-    createCheckinForm({ roomId, request }).el, createHelpBox({ compact: true }));
+  const waitingDetail = h("p", { id: "waiting-detail", class: "muted" });
+  // Focus comes here on arriving in the lobby (the room around the person is gone); its name is the lead line.
+  const waiting = h("section", { id: "waiting", class: "card calm stack", hidden: true, tabindex: "-1",
+    "aria-labelledby": "waiting-lead", "aria-describedby": "waiting-detail" },
+  h("p", { id: "waiting-lead", class: "waiting-lead" }, "Waiting for a facilitator to let you in."), waitingDetail,
+  createCheckinForm({ roomId, request }).el, createHelpBox({ compact: true }));
 
   const overTitle = h("h3", { id: "room-over-title", tabindex: "-1" });
   const retryButton = button("Try again", { id: "retry-join", class: "button button-quiet", hidden: true });
@@ -122,7 +124,7 @@ export async function render(root, { navigate, signal, params = {} }) {
 
   const own = createOwnMedia({ roomId, outgoing, request, act, room: () => state, changed: () => draw(),
     notice: { show: showNotice, clear: clearNotice }, showError: (text) => setAlert(error, text), signal });
-  const controlBar = createControlBar({ on: onControl, support: support.button });
+  const controlBar = createControlBar({ on: onControl, support: support.button, signal });
   const closeDevices = button("Close", { class: "button button-small button-quiet", id: "close-devices" });
   const deviceHolder = h("div", {});
   const devicesPopover = h("section", { id: "devices-popover", class: "devices-popover stack",
@@ -150,6 +152,7 @@ export async function render(root, { navigate, signal, params = {} }) {
     clearError: () => setAlert(error, ""),
     getSelf: () => state.self,
     nameOf: (userId) => (state.participants.some((p) => p.user_id === userId) ? nameOf(state, userId) : null),
+    onCaughtUp: (messages) => dispatch({ type: "chat_caught_up", messages }),
   });
   const side = createSidePanel({
     chat: chat.el,
@@ -201,7 +204,11 @@ export async function render(root, { navigate, signal, params = {} }) {
         chime(ARRIVAL_NOTES, 0.15);
         break;
       case "join":
-        join();
+        if (effect.delayMs) later(join, effect.delayMs); // unanswered: asked again a little later
+        else join();
+        break;
+      case "prejoin":
+        openPrejoin({ focus: true });
         break;
       case "enter":
         entered(effect);
@@ -211,8 +218,14 @@ export async function render(root, { navigate, signal, params = {} }) {
         media.leave();
         break;
       case "stop_media":
+        visit?.abort(); // the device menu of this visit goes with its devices
+        visit = null;
+        deviceMenu = null;
+        deviceHolder.replaceChildren();
         outgoing.stop();
         stage.setLocalStream(null, { showTile: false });
+        break;
+      case "disconnect":
         socket?.disconnect();
         break;
       case "close_peer":
@@ -228,7 +241,7 @@ export async function render(root, { navigate, signal, params = {} }) {
         own.mutedByFacilitator(effect.kind);
         break;
       case "screen_ended":
-        own.stopShare({ tell: false });
+        own.stopShare({ tell: false, keepOff: Boolean(effect.keepOff) });
         break;
       default:
         break;
@@ -251,6 +264,8 @@ export async function render(root, { navigate, signal, params = {} }) {
         connection.textContent = "";
         waitingDetail.textContent = after.waitingNote || "Take your time: you join as soon as they let you in. "
           + "You can still change your camera and microphone below.";
+        waiting.hidden = false;
+        waiting.focus(); // the room (and whatever had focus in it) is gone; the reducer says why aloud
         break;
       case Phase.JOINED:
         if (before.phase === Phase.WAITING) heading.focus();
@@ -278,19 +293,30 @@ export async function render(root, { navigate, signal, params = {} }) {
     if (isFacilitator(state)) programConsole.seed().then(() => draw());
   }
 
-  // The end of this visit to the room (ended, removed, denied, refused, not open yet).
+  // The end of this visit to the room (ended, removed, denied, refused, not open yet). The camera and microphone
+  // are off by now (state.js); another try goes through the pre-join.
   function overEntered(info) {
     connection.textContent = "";
     notice.replaceChildren();
     showDevices(false);
     overTitle.textContent = info.reason === "not_open" ? opensMessage(info.opensAt) : info.message;
+    retryButton.textContent = "Try again";
     retryButton.hidden = !info.retry;
+    over.hidden = false;
     overTitle.focus();
     if (info.reason !== "not_open") return;
-    // The room opens later: join by itself then, if that is soon.
+    // The room opens later: if that is soon, the page says so then and offers "Join now" (which opens the pre-join:
+    // the camera does not come on by itself hours later).
     const opens = parseTime(info.opensAt);
     const wait = opens ? opens.getTime() - Date.now() : Infinity;
-    if (wait > 0 && wait < AUTO_JOIN_WITHIN_MS) later(() => dispatch({ type: "retry" }), wait + 1000);
+    if (wait > 0 && wait < OPEN_PROMPT_WITHIN_MS) {
+      later(() => {
+        if (state.phase !== Phase.OVER || state.over?.reason !== "not_open") return;
+        overTitle.textContent = "The room is open now.";
+        retryButton.textContent = "Join now";
+        announcer.say("The room is open now. Join now to check your camera and microphone and go in.");
+      }, wait + 1000);
+    }
   }
 
   // -- drawing ------------------------------------------------------------------------------------------
@@ -305,6 +331,7 @@ export async function render(root, { navigate, signal, params = {} }) {
     roomMain.classList.toggle("side-open", joined && state.panel.open);
     section.classList.toggle("in-stage", inStage);
     support.setVisible((joined || phase === Phase.WAITING) && !isFacilitator(state));
+    chat.setShown(chatShown(state));
     controlBar.update(barView());
     side.update({ shown: joined, open: state.panel.open, tab: state.panel.tab, unread: state.unread,
       waiting: lobbyCount(state) });
@@ -325,7 +352,7 @@ export async function render(root, { navigate, signal, params = {} }) {
       audio: kind("audio"),
       video: kind("video"),
       hand: { shown: joined, raised: handRaised(state) },
-      share: { shown: canShareScreen(state) && canShareDisplay(), sharing: outgoing.sharing },
+      share: { shown: canShareScreen(state) && canShareDisplay(), sharing: outgoing.sharing, busy: own.starting },
       panel: state.panel,
       unread: state.unread,
       waiting: lobbyCount(state),
@@ -383,7 +410,11 @@ export async function render(root, { navigate, signal, params = {} }) {
     devicesPopover.hidden = !open;
     controlBar.devicesButton.setAttribute("aria-expanded", String(open));
     if (open) devicesPopover.querySelector("select, button")?.focus();
-    else if (devicesPopover.contains(document.activeElement)) controlBar.devicesButton.focus();
+    else if (devicesPopover.contains(document.activeElement)) {
+      // On a phone the Devices button sits in the folded "More" (a click in the popover folds it): focus "More".
+      const opener = controlBar.devicesButton;
+      (opener.getClientRects().length > 0 ? opener : controlBar.moreButton).focus();
+    }
   }
 
   // -- talking to the server ----------------------------------------------------------------------------
@@ -396,11 +427,14 @@ export async function render(root, { navigate, signal, params = {} }) {
     return ack;
   }
 
+  // Only the latest join's answer counts: an older one that timed out after a reconnect's join was sent is stale.
+  let joinsSent = 0;
   async function join() {
     if (signal.aborted || left || !socket?.connected) return; // the next connect joins
     if (state.phase === Phase.PREJOIN || state.phase === Phase.OVER) return;
+    const mine = ++joinsSent;
     const ack = await request("room:join", { room_id: roomId });
-    if (!signal.aborted && !left) dispatch({ type: "join_ack", ack });
+    if (!signal.aborted && !left && mine === joinsSent) dispatch({ type: "join_ack", ack });
   }
 
   async function leave() {
@@ -446,31 +480,67 @@ export async function render(root, { navigate, signal, params = {} }) {
   }
 
   // -- the facilitator's acts ---------------------------------------------------------------------------
+  // -> whether it went through ({ok}); a confirm step puts focus back on its opener when it did not.
   async function moderate(action, userId) {
-    if (state.phase !== Phase.JOINED) return;
-    for (const { event, payload } of moderationRequests(state, roomId, action, userId)) {
+    if (state.phase !== Phase.JOINED) return { ok: false };
+    const requests = moderationRequests(state, roomId, action, userId);
+    if (action === "admit-all") return admitEveryone(requests);
+    for (const { event, payload } of requests) {
       const ack = await act(event, payload);
-      if (!ack.ok || signal.aborted) return;
+      if (!ack.ok || signal.aborted) return ack;
       const kind = askedKind(action);
       if (kind) {
         showNotice(`We asked ${nameOf(state, userId)} to turn their ${KIND_WORD[kind]} back on when they are ready.`);
       }
     }
+    return { ok: true };
   }
 
-  // -- the pre-join's choice ----------------------------------------------------------------------------
-  prejoin.chosen.then((choice) => {
-    if (signal.aborted || !choice) return;
+  // "Admit all": everyone who still waits, one after the other; the result in words (someone who left meanwhile
+  // does not stop the others).
+  async function admitEveryone(requests) {
+    setAlert(error, "");
+    const result = await admitAll(requests, request);
+    if (signal.aborted) return { ok: !result.error };
+    const text = admitAllSummary(result);
+    if (result.error) setAlert(error, text);
+    else showNotice(text);
+    return { ok: !result.error };
+  }
+
+  // -- the pre-join and its choice ----------------------------------------------------------------------
+  // A fresh pre-join: the first time, and for each try after a visit ended ("Try again", "Join now"; focus: go to
+  // its heading, as the page under the person's focus changes).
+  function openPrejoin({ focus = false } = {}) {
+    visit?.abort();
+    visit = new AbortController();
+    const forVisit = visit.signal;
+    const prejoin = createPrejoin({ purpose: "room", title: "Check your camera and microphone",
+      joinLabel: "Join the room", signal: forVisit, lead: "Nobody in the room sees or hears you until you join." });
+    prejoinArea.replaceChildren(...[checkinFirst, prejoin.el].filter(Boolean));
+    if (focus) {
+      prejoinArea.hidden = false;
+      over.hidden = true;
+      prejoin.el.querySelector("#prejoin-title")?.focus();
+    }
+    prejoin.chosen.then((choice) => {
+      if (signal.aborted || forVisit.aborted || !choice) return;
+      chosen(choice, forVisit);
+    });
+  }
+  signal.addEventListener("abort", () => visit?.abort(), { once: true });
+
+  function chosen(choice, forVisit) {
     outgoing.use(choice.stream);
     stage.setLocalStream(outgoing.stream, { showTile: Boolean(outgoing.device("video")) });
     if (choice.outputDeviceId) stage.grid.setSink(choice.outputDeviceId);
     media.startAudio(); // the Join press lets the speaking meter's audio start
-    if (!outgoing.stream || outgoing.stream.getTracks().length === 0) {
-      setAlert(mediaNote, "You are joining without a camera or microphone: you can still listen, watch and chat.");
-    }
+    const none = !outgoing.stream || outgoing.stream.getTracks().length === 0;
+    setAlert(mediaNote, none ? "You are joining without a camera or microphone: you can still listen, watch and chat."
+      : "");
     const menu = createDeviceMenu({
       stream: devicesInUse(),
-      signal,
+      signal: forVisit,
       idPrefix: "room-device",
       onTrack: async (kind, track) => {
         await outgoing.useDevice(kind, track);
@@ -482,7 +552,8 @@ export async function render(root, { navigate, signal, params = {} }) {
     deviceMenu = menu;
     deviceHolder.replaceChildren(menu.el);
     dispatch({ type: "prejoin_done" });
-  });
+  }
+  openPrejoin();
 
   // -- the connection -----------------------------------------------------------------------------------
   socket = io(location.origin, {
