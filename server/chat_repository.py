@@ -64,6 +64,21 @@ _CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSE
 _CONNECTION_GONE = ("08", "57P01", "57P02", "57P03")
 
 
+async def sessions_readable_by(session: AsyncSession, group_id: uuid.UUID, user_id: uuid.UUID) -> set[uuid.UUID]:
+    """The group's sessions whose room chat a participant may read: those they were admitted to, unless their last
+    stay there ended in a removal (a later admission lifts it)."""
+    stays = await session.execute(
+        select(Attendance.session_id, Attendance.leave_reason)
+        .join(Session, Session.id == Attendance.session_id)
+        .where(Session.group_id == group_id, Attendance.user_id == user_id)
+        .order_by(Attendance.joined_at, Attendance.id)
+    )
+    last: dict[uuid.UUID, str | None] = {}
+    for session_id, reason in stays.all():
+        last[session_id] = reason
+    return {session_id for session_id, reason in last.items() if reason != LeaveReason.REMOVED}
+
+
 class DatabaseChatRepository:
     def __init__(self, db: async_sessionmaker[Any]) -> None:
         self.db = db
@@ -258,22 +273,12 @@ class DatabaseChatRepository:
         return sorted(messages, key=lambda m: m.seq)
 
     async def readable_sessions(self, group_id: str, user_id: str) -> set[str]:
-        query = (
-            select(Attendance.session_id, Attendance.leave_reason)
-            .join(Session, Session.id == Attendance.session_id)
-            .where(Session.group_id == uuid.UUID(group_id), Attendance.user_id == uuid.UUID(user_id))
-            .order_by(Attendance.joined_at, Attendance.id)
-        )
         try:
             async with self.reads() as session:
-                stays = (await session.execute(query)).all()
+                readable = await sessions_readable_by(session, uuid.UUID(group_id), uuid.UUID(user_id))
         except (OperationalError, DBAPIError, OSError) as exc:
             raise ChatUnavailable(type(exc).__name__) from None
-        # Each session's last stay decides: removed, and not admitted again since, is not readable.
-        last: dict[uuid.UUID, str | None] = {}
-        for session_id, reason in stays:
-            last[session_id] = reason
-        return {str(session_id) for session_id, reason in last.items() if reason != LeaveReason.REMOVED}
+        return {str(session_id) for session_id in readable}
 
     async def find(self, key: str, message_id: str) -> StoredMessage | None:
         try:

@@ -14,13 +14,18 @@ from sqlalchemy.orm import aliased
 
 from server.appkeys import DB
 from server.auth import require_user
+from server.chat_repository import sessions_readable_by
 from server.db.models import ChatMessage, Conversation, ConversationRead, Group, GroupMembership, Pairing, User
 from server.requests import json_response
 
 routes = web.RouteTableDef()
 
 
-async def _unread(session: AsyncSession, conversation_id: uuid.UUID, reader: uuid.UUID) -> int:
+async def _unread(
+    session: AsyncSession, conversation_id: uuid.UUID, reader: uuid.UUID, sessions: set[uuid.UUID] | None = None
+) -> int:
+    """Others' messages after the reader's mark; only those of ``sessions`` when given (what a participant may read
+    of their group's chat)."""
     last_read = await session.scalar(
         select(ConversationRead.last_read_seq).where(
             ConversationRead.user_id == reader, ConversationRead.conversation_id == conversation_id
@@ -34,6 +39,7 @@ async def _unread(session: AsyncSession, conversation_id: uuid.UUID, reader: uui
             ChatMessage.seq > (last_read or 0),
             or_(ChatMessage.sender_id.is_(None), ChatMessage.sender_id != reader),
             ChatMessage.body.is_not(None),
+            *(() if sessions is None else (ChatMessage.session_id.in_(sessions),)),
         )
     )
     return int(count or 0)
@@ -84,13 +90,13 @@ async def list_conversations(request: web.Request) -> web.Response:
     async with request.app[DB]() as session:
         groups = (
             await session.execute(
-                select(Group.id, Group.name)
+                select(Group.id, Group.name, GroupMembership.role)
                 .join(GroupMembership, and_(GroupMembership.group_id == Group.id, GroupMembership.user_id == user.id))
                 .where(Group.archived_at.is_(None))
                 .order_by(Group.name, Group.id)
             )
         ).all()
-        keys = [f"room:{group_id}" for group_id, _ in groups]
+        keys = [f"room:{group_id}" for group_id, _, _ in groups]
         rooms = {
             key: (conversation_id, last_seq)
             for conversation_id, key, last_seq in (
@@ -99,9 +105,13 @@ async def list_conversations(request: web.Request) -> web.Response:
                 )
             ).all()
         }
-        for (_, name), key in zip(groups, keys, strict=True):
+        for (group_id, name, role), key in zip(groups, keys, strict=True):
             conversation_id, last_seq = rooms.get(key, (None, 0))
-            unread = 0 if conversation_id is None else await _unread(session, conversation_id, user.id)
+            unread = 0
+            if conversation_id is not None:
+                # A participant counts only the sessions they may read (those they attended), as chat:history shows.
+                readable = None if role == "facilitator" else await sessions_readable_by(session, group_id, user.id)
+                unread = await _unread(session, conversation_id, user.id, readable)
             entries.append({"conversation": key, "kind": "room", "title": name, "last_seq": last_seq, "unread": unread})
         direct = await session.execute(
             select(Conversation.id, Conversation.key, Conversation.last_seq).where(

@@ -471,3 +471,33 @@ async def test_reading_on_one_device_clears_the_unread_count_on_the_others(cohor
     stranger = await cohort.connect(cohort.outsider)
     refused = await stranger.call("chat:read", {"conversation": f"dm:{fran.user_id}", "seq": 1})
     assert refused["error"]["code"] == "not_authorized"
+
+
+async def test_a_participants_unread_count_covers_only_the_sessions_they_may_read(cohort: Cohort) -> None:
+    room = {"room_id": cohort.group_id}
+    conversation = f"room:{cohort.group_id}"
+    absent, present = cohort.participants[0], cohort.participants[1]
+
+    async def unread(token: str) -> int:
+        _, listing = await cohort.api.call("GET", "/api/conversations", token)
+        return int(next(c for c in listing["conversations"] if c["conversation"] == conversation)["unread"])
+
+    fac, _ = await cohort.enter(cohort.facilitator)
+    peer, _ = await cohort.enter(present)
+    await fac.call("room:admit", {**room, "user_id": present.user_id})
+    await peer.next("room:admitted")
+    for n in range(2):
+        await fac.call("chat:send", {"conversation": conversation, "body": f"first session {n}", "client_id": f"a{n}"})
+    assert await fac.call("room:end", room) == {"ok": True}
+    # Who was there may read that session's messages; who was not never sees them counted; staff count everything.
+    assert await unread(present.token) == 2
+    assert await unread(absent.token) == 0
+    assert await unread(cohort.co_facilitator.token) == 2
+
+    fac, _ = await cohort.enter(cohort.facilitator)
+    later, _ = await cohort.enter(absent)
+    await fac.call("room:admit", {**room, "user_id": absent.user_id})
+    await later.next("room:admitted")
+    await fac.call("chat:send", {"conversation": conversation, "body": "second session", "client_id": "b1"})
+    assert await unread(absent.token) == 1
+    assert await unread(present.token) == 2
