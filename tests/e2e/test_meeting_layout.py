@@ -28,6 +28,20 @@ from tests.support.processes import ADMIN_EMAIL, ADMIN_PASSWORD, Node, http
 MAX_TABS = 40
 CAMERA_OFF = re.compile(r"\bcamera-off\b")
 
+# The live camera tracks this page holds: in its own tile's stream and on its connections' senders. A camera that is
+# off is let go (its light goes out), so none is live then.
+LIVE_CAMERAS = """
+() => {
+  const live = (t) => t && t.kind === "video" && t.readyState === "live";
+  const own = document.querySelector("#local-video")?.srcObject?.getVideoTracks().filter(live).length || 0;
+  let sent = 0;
+  for (const pc of (window.havenPeers || new Map()).values()) {
+    sent += pc.getSenders().filter((s) => live(s.track)).length;
+  }
+  return { own, sent, peers: window.havenPeers ? window.havenPeers.size : 0 };
+}
+"""
+
 
 @pytest.fixture(scope="module")
 def site(module_site: Node) -> Node:
@@ -44,6 +58,14 @@ async def in_viewport(page: Page, selector: str) -> None:
     assert box["y"] >= 0, (selector, box)
     assert box["x"] + box["width"] <= size["width"] + 0.5, (selector, box, size)
     assert box["y"] + box["height"] <= size["height"] + 0.5, (selector, box, size)
+
+
+async def live_cameras(page: Page, *, own: int, sent: int) -> None:
+    """Waits until the page holds this many live camera tracks on its own tile and on its senders."""
+    await page.wait_for_function(
+        f"([own, sent]) => {{ const c = ({LIVE_CAMERAS})(); return c.own === own && c.sent === sent; }}",
+        arg=[own, sent],
+    )
 
 
 async def controls_in_reach(page: Page) -> None:
@@ -132,11 +154,17 @@ async def test_meeting_layout(browser: Browser, site: Node) -> None:
     await expect(robin.get_by_role("button", name="Camera", exact=True)).to_have_attribute("aria-pressed", "false")
     await controls_in_reach(robin)
     await check_screen(robin, "room participant (phone)")
+    # The camera chosen off at the pre-join is not held at all (no light), neither shown nor sent.
+    cameras = await robin.evaluate(LIVE_CAMERAS)
+    assert cameras["peers"] == 2, cameras
+    assert (cameras["own"], cameras["sent"]) == (0, 0), cameras
     await robin.click("#toggle-video")
     for page in (fran, sam):
         tile = page.locator(f'#videos figure.tile:not(.tile-local)[data-user-id="{robin_id}"]')
         await expect(tile).to_have_attribute("data-video", "on")
         await expect(tile).not_to_have_class(CAMERA_OFF)
+    # Opened again: on the own tile and on both connections.
+    await live_cameras(robin, own=1, sent=2)
 
     # Sam, still by keyboard: muted as chosen, and the hand goes up.
     await expect(sam.locator("#toggle-audio")).to_have_attribute("aria-pressed", "false")
@@ -191,6 +219,8 @@ async def test_meeting_layout(browser: Browser, site: Node) -> None:
     await robin.click("#toggle-video")
     robin_video = fran.locator(f'#roster li[data-user-id="{robin_id}"] [data-kind="video"]')
     await expect(robin_video).to_have_text("Camera off")
+    # Turned off with the Camera button: let go a moment later (black frames first), the senders kept.
+    await live_cameras(robin, own=0, sent=0)
     await robin.click("#room-more")
     await robin.click("#share-screen")
     await expect(fran.locator(f'#roster li[data-user-id="{robin_id}"]')).to_contain_text("Sharing screen")

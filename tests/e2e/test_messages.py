@@ -1,7 +1,8 @@
 """Direct messages in real Chromium: a mentor and a mentee, the mentee on two devices. The mentor writes; the unread
 count rises on both of the mentee's devices (the nav's badge and the tab's title); the mentee reads it on one and it
-clears on the other; typing shows both ways; the reply reaches the mentor; older history loads on scrolling up; once
-the pairing ends the conversation leaves the list. A participant on a phone finds their group's facilitator in
+clears on the other; typing shows both ways; the reply reaches the mentor; the mentor deletes a message of their own
+through the in-page confirmation ("Keep it" leaves it; "Delete" leaves a tombstone on both sides, no browser dialog);
+older history loads on scrolling up; once the pairing ends the conversation leaves the list. A participant on a phone finds their group's facilitator in
 Messages, writes first, and the message box is in view without scrolling the page."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Locator, Page, expect
+from playwright.async_api import Browser, Dialog, Locator, Page, expect
 
 from tests.e2e.people import facilitator_and_participant, mentor_and_mentee, new_page, sign_in, token_of
 from tests.e2e.screens import check_screen
@@ -74,8 +75,15 @@ async def test_messages_between_mentor_and_mentee(browser: Browser, site: Node) 
     await seed_history(site, ids)
     morgan, alex, tablet = await new_page(browser), await new_page(browser), await new_page(browser)
     errors: list[str] = []
+    dialogs: list[str] = []
+
+    async def no_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        await dialog.dismiss()
+
     for page in (morgan, alex, tablet):
         page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("dialog", no_dialog)
 
     # The mentee, on two devices, has read everything so far.
     for page in (alex, tablet):
@@ -142,6 +150,30 @@ async def test_messages_between_mentor_and_mentee(browser: Browser, site: Node) 
     # The mentor has it on screen: nothing waits for them.
     await expect(messages_link(morgan).locator(".nav-badge")).to_have_count(0)
 
+    # The mentor deletes their own message, asked first in the page (never a browser dialog). "Keep it" leaves it.
+    seq = await morgan.locator("#thread-messages li.dm-message.mine", has_text=HELLO).get_attribute("data-seq")
+    mine = morgan.locator(f'#thread-messages li[data-seq="{seq}"]')
+    theirs = alex.locator(f'#thread-messages li[data-seq="{seq}"]')
+    step = mine.locator(".confirm-step")
+    await mine.locator("button.dm-delete").click()
+    await expect(step).to_be_visible()
+    await expect(step).to_contain_text("Alex will see")
+    await expect(step.get_by_role("button", name="Keep it")).to_be_focused()
+    await step.get_by_role("button", name="Keep it").click()
+    await expect(step).to_be_hidden()
+    await expect(mine.locator("button.dm-delete")).to_be_focused()
+    for message in (mine, theirs):
+        await expect(message).to_contain_text(HELLO)
+    # Delete, confirmed: a tombstone on both sides (the mentee's page learns of it by chat:deleted).
+    await mine.locator("button.dm-delete").click()
+    await step.get_by_role("button", name="Delete", exact=True).click()
+    for message in (mine, theirs):
+        await expect(message).to_have_class(re.compile(r"\bdeleted\b"))
+        await expect(message.locator(".dm-tombstone")).to_have_text("Message deleted")
+        await expect(message).not_to_contain_text(HELLO)
+    await expect(mine.locator("button.dm-delete")).to_have_count(0)
+    assert dialogs == [], dialogs
+
     # A last message waits, unread, on both of the mentee's devices; then the pairing ends.
     await messages_link(alex).click()
     await morgan.fill("#thread-input", LAST)
@@ -164,6 +196,7 @@ async def test_messages_between_mentor_and_mentee(browser: Browser, site: Node) 
     await expect(messages_link(alex).locator(".nav-badge")).to_have_count(0)
 
     assert not errors, errors
+    assert not dialogs, dialogs
     for page in (morgan, alex, tablet):
         await page.context.close()
 

@@ -10,11 +10,16 @@ import { Phase } from "../src/room/state.js";
 const ROOM = "87ef3290-c5ae-4668-8c7e-56d6406ac2c6";
 
 class FakeTrack extends EventTarget {
-  constructor(kind, enabled = true) {
+  constructor(kind, enabled = true, deviceId = "") {
     super();
     this.kind = kind;
     this.enabled = enabled;
     this.readyState = "live";
+    this.deviceId = deviceId;
+  }
+
+  getSettings() {
+    return this.readyState === "live" && this.deviceId ? { deviceId: this.deviceId } : {};
   }
 
   stop() {
@@ -48,15 +53,29 @@ class FakeStream {
 globalThis.MediaStream = FakeStream;
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+const RELEASE_MS = 5;
+const released = () => new Promise((resolve) => setTimeout(resolve, RELEASE_MS + 10));
 
 // A room with one member (us), a camera on or off, and every request recorded; answers may be set per event.
-function setup({ cameraOn = true, screen = false, video = cameraOn, answers = {}, display = null } = {}) {
-  const camera = new FakeTrack("video", cameraOn);
+// Cameras opened again (`opened`: the device asked for) and what the video senders were given (`senders`) are kept;
+// openFails: the camera cannot be opened again (an Error with .problem).
+function setup({ cameraOn = true, screen = false, video = cameraOn, answers = {}, display = null,
+  phase = Phase.JOINED, openFails = null } = {}) {
+  const camera = new FakeTrack("video", cameraOn, "cam-1");
   const mic = new FakeTrack("audio");
-  const outgoing = createOutgoing({ replaceOnSenders: async () => {} });
+  const opened = [];
+  const senders = [];
+  const open = async (deviceId) => {
+    opened.push(deviceId);
+    if (openFails) throw openFails;
+    return new FakeTrack("video", false, deviceId || "default-cam");
+  };
+  const outgoing = createOutgoing({ open, replaceOnSenders: async (kind, track) => {
+    if (kind === "video") senders.push(track);
+  } });
   outgoing.use(new FakeStream([mic, camera]));
   const me = { user_id: "robin", role: "participant", audio: true, video, screen, muted: { audio: false, video: false } };
-  const room = { phase: Phase.JOINED, self: { user_id: "robin", role: "participant" }, participants: [me],
+  const room = { phase, self: { user_id: "robin", role: "participant" }, participants: [me],
     screenShareAllowed: true, selfUnmuteAllowed: true };
   const sent = [];
   const request = async (event, payload) => {
@@ -73,8 +92,8 @@ function setup({ cameraOn = true, screen = false, video = cameraOn, answers = {}
   } } };
   const own = createOwnMedia({ roomId: ROOM, outgoing, request, act: request, room: () => room, changed: () => {},
     notice: { show: () => {}, clear: () => {} }, showError: (text) => errors.push(text),
-    signal: new AbortController().signal });
-  return { own, outgoing, camera, room, me, sent, errors, pickers: () => pickerCalls };
+    signal: new AbortController().signal, releaseAfterMs: RELEASE_MS });
+  return { own, outgoing, camera, room, me, sent, errors, opened, senders, pickers: () => pickerCalls };
 }
 
 test("sharing with the camera off turns the room's video on; stopping says both again", async () => {
@@ -134,6 +153,7 @@ test("the browser's Stop sharing after the share began puts the camera back and 
   await tick();
   assert.equal(t.outgoing.sharing, false);
   assert.deepEqual(t.sent, [["room:screen", false]], "the camera was on: the video flag stays on");
+  assert.equal(t.outgoing.cameraOn, true, "the camera that was on is opened again");
 });
 
 test("the server ended the share (settings): a camera that was off is said to be off again", async () => {
@@ -185,4 +205,123 @@ test("after a reconnect: the room still has us sharing, but this page does not",
   const t = setup({ cameraOn: false, video: true, screen: true });
   t.own.syncOnEntry();
   assert.deepEqual(t.sent, [["room:screen", false], ["room:media", "video:false"]]);
+});
+
+test("a camera turned off goes dark at once, is let go a moment later; its sender stays, empty", async () => {
+  const t = setup();
+  t.own.toggle("video");
+  assert.equal(t.camera.enabled, false, "dark at once");
+  assert.equal(t.camera.readyState, "live", "still open for a moment: black frames reach the others");
+  await tick();
+  assert.deepEqual(t.sent, [["room:media", "video:false"]]);
+  await released();
+  assert.equal(t.camera.readyState, "ended", "let go: the light goes out");
+  assert.equal(t.outgoing.device("video"), t.camera, "the room still knows there is a camera, off");
+  assert.equal(t.outgoing.cameraOn, false);
+  assert.deepEqual(t.senders, [null]);
+});
+
+test("turned on again within the moment: the same camera goes on, nothing is opened or let go", async () => {
+  const t = setup();
+  t.own.toggle("video");
+  await tick();
+  t.own.toggle("video");
+  await tick();
+  await released();
+  assert.equal(t.camera.readyState, "live");
+  assert.equal(t.camera.enabled, true);
+  assert.deepEqual(t.opened, []);
+  assert.deepEqual(t.senders, []);
+});
+
+test("turning a let-go camera on: the room agrees first, then the same device opens and goes on the senders",
+  async () => {
+    const t = setup();
+    t.own.toggle("video");
+    await released();
+    t.sent.length = 0;
+    t.senders.length = 0;
+    await t.own.turnOn("video");
+    assert.deepEqual(t.sent, [["room:media", "video:true"]]);
+    assert.deepEqual(t.opened, ["cam-1"], "the camera in use before");
+    const camera = t.outgoing.device("video");
+    assert.notEqual(camera, t.camera);
+    assert.equal(camera.enabled, true);
+    assert.equal(camera.readyState, "live");
+    assert.deepEqual(t.senders, [camera]);
+    assert.deepEqual(t.outgoing.stream.getTracks().filter((x) => x.kind === "video"), [camera]);
+    assert.equal(t.own.busy.video, false);
+  });
+
+test("the room refuses the camera (a facilitator's mute stands): nothing is opened", async () => {
+  const t = setup({ answers: { "room:media": (p) => (p.enabled ? { ok: false, error: { code: "muted" } }
+    : { ok: true }) } });
+  t.own.toggle("video");
+  await released();
+  await t.own.turnOn("video");
+  assert.deepEqual(t.opened, []);
+  assert.equal(t.outgoing.cameraOn, false);
+});
+
+test("the camera cannot be opened again: the person reads why, and the room hears it is off", async () => {
+  const t = setup({ openFails: Object.assign(new Error("no"), { problem: "denied" }) });
+  t.own.toggle("video");
+  await released();
+  t.sent.length = 0;
+  await t.own.turnOn("video");
+  assert.deepEqual(t.sent, [["room:media", "video:true"], ["room:media", "video:false"]]);
+  assert.match(t.errors[0], /not allowed to use your camera/);
+  assert.equal(t.outgoing.cameraOn, false);
+});
+
+test("joining with the camera off: it is let go before entry and opens on the first turn on", async () => {
+  const t = setup({ cameraOn: false, phase: Phase.PREJOIN });
+  assert.equal(await t.outgoing.releaseCamera(), true);
+  assert.equal(t.camera.readyState, "ended");
+  assert.equal(t.outgoing.cameraId, "cam-1", "the chosen camera is remembered");
+  t.room.phase = Phase.JOINED;
+  Object.assign(t.me, { video: false });
+  t.own.syncOnEntry();
+  assert.deepEqual(t.sent, [], "the room has the camera off already");
+  await t.own.turnOn("video");
+  assert.deepEqual(t.opened, ["cam-1"]);
+  assert.equal(t.outgoing.cameraOn, true);
+});
+
+test("a facilitator's mute of the camera: dark at once, let go a moment later", async () => {
+  const t = setup();
+  t.own.mutedByFacilitator("video");
+  assert.equal(t.camera.enabled, false);
+  await released();
+  assert.equal(t.camera.readyState, "ended");
+});
+
+test("while a screen is shared the camera is let go; the share's end opens it again only if it was on", async () => {
+  const on = setup();
+  await on.own.toggleShare();
+  assert.equal(on.camera.readyState, "ended", "not shown, so not held");
+  await on.own.toggleShare();
+  assert.deepEqual(on.opened, ["cam-1"]);
+  assert.equal(on.outgoing.cameraOn, true);
+  assert.equal(on.senders.at(-1), on.outgoing.device("video"));
+
+  const off = setup({ cameraOn: false });
+  await off.outgoing.releaseCamera();
+  await off.own.toggleShare();
+  await off.own.toggleShare();
+  assert.deepEqual(off.opened, [], "off before the share: nothing opens");
+  assert.equal(off.senders.at(-1), null);
+});
+
+test("another camera chosen while the camera is off: remembered, and let go at once", async () => {
+  const t = setup();
+  t.own.toggle("video");
+  await released();
+  const other = new FakeTrack("video", true, "cam-2");
+  await t.outgoing.useDevice("video", other);
+  assert.equal(other.enabled, false);
+  assert.equal(other.readyState, "ended");
+  assert.equal(t.outgoing.cameraId, "cam-2");
+  await t.own.turnOn("video");
+  assert.deepEqual(t.opened, ["cam-2"]);
 });

@@ -59,8 +59,10 @@ export async function capBitrate(sender, maxBitrate = MAX_VIDEO_BITRATE) {
   }
 }
 
-function liveTrack(stream, kind) {
-  return stream ? stream.getTracks().find((t) => t.kind === kind && t.readyState === "live") || null : null;
+// A kind we send: the device's track (ended for a camera that is off and let go: its sender then starts with no
+// track, ready for the camera's return), or null when this member has no such device.
+function deviceTrack(stream, kind) {
+  return stream ? stream.getTracks().find((t) => t.kind === kind) || null : null;
 }
 
 let nextKey = 1;
@@ -144,11 +146,12 @@ export class ForwarderLink {
     const stream = this.localStream();
     let sending = 0;
     for (const kind of KINDS) {
-      const track = liveTrack(stream, kind);
+      const track = deviceTrack(stream, kind);
       if (!track) continue;
       // sendrecv, though nothing comes back on these sections (the forwarder adds a section per stream it sends);
       // sendonly would do as well.
-      const transceiver = this.pc.addTransceiver(track, { direction: "sendrecv", streams: [stream] });
+      const live = track.readyState === "live";
+      const transceiver = this.pc.addTransceiver(live ? track : kind, { direction: "sendrecv", streams: [stream] });
       forceCodecs(transceiver, kind);
       if (kind === "video") this.videoSender = transceiver.sender;
       this.senders[kind] = transceiver.sender;

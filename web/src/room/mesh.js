@@ -144,9 +144,12 @@ export class Mesh {
     return peer.chain;
   }
 
-  #localTrack(kind) {
-    const stream = this.localStream?.();
-    return stream ? stream.getTracks().find((t) => t.kind === kind && t.readyState === "live") || null : null;
+  // What we send of a kind: `sends` when this member has such a device (a camera that is off and let go still
+  // counts: its sender stays, with no track, ready for the camera's return), and the track while it is live.
+  #local(kind) {
+    const stream = this.localStream?.() || null;
+    const device = stream ? stream.getTracks().find((t) => t.kind === kind) || null : null;
+    return { stream, sends: Boolean(device), track: device && device.readyState === "live" ? device : null };
   }
 
   async #offer(peer, iceRestart = false) {
@@ -162,11 +165,10 @@ export class Mesh {
   connectTo(peerId, userId) {
     if (this.closed || this.peers.has(peerId)) return this.peers.get(peerId) || null;
     const peer = this.#create(peerId, userId, true);
-    const stream = this.localStream?.();
     for (const kind of ["audio", "video"]) {
-      const track = this.#localTrack(kind);
-      const transceiver = track
-        ? peer.pc.addTransceiver(track, { direction: "sendrecv", streams: [stream] })
+      const { stream, sends, track } = this.#local(kind);
+      const transceiver = sends
+        ? peer.pc.addTransceiver(track || kind, { direction: "sendrecv", streams: [stream] })
         : peer.pc.addTransceiver(kind, { direction: "recvonly" });
       preferCodecs(transceiver, kind);
     }
@@ -221,11 +223,20 @@ export class Mesh {
     if (pc.signalingState === "closed") return;
     await pc.setRemoteDescription({ type: "offer", sdp });
     if (!peer.tracksAdded) {
-      // addTrack reuses the transceivers the offer created, so our media goes back on the same m-lines.
-      const stream = this.localStream?.();
+      // addTrack reuses the transceivers the offer created, so our media goes back on the same m-lines. A camera
+      // that is off (let go) sends on its m-line too, with no track yet, so it can come back without negotiating.
       for (const kind of ["audio", "video"]) {
-        const track = this.#localTrack(kind);
-        if (track && stream) pc.addTrack(track, stream);
+        const { stream, sends, track } = this.#local(kind);
+        if (track && stream) {
+          pc.addTrack(track, stream);
+        } else if (sends && stream) {
+          const unused = pc.getTransceivers().find((t) => t.receiver?.track?.kind === kind && !t.sender.track
+            && (t.direction === "recvonly" || t.direction === "inactive"));
+          if (unused) {
+            unused.direction = unused.direction === "inactive" ? "sendonly" : "sendrecv";
+            unused.sender.setStreams?.(stream);
+          }
+        }
       }
       for (const transceiver of pc.getTransceivers()) {
         const kind = transceiver.receiver?.track?.kind;

@@ -1,7 +1,17 @@
 // One's own microphone, camera and screen in the room: turning them off (at once, then telling the room) and on
 // (after the room agrees: a facilitator's mute may stand), bringing them into line with the server's flags on entry,
-// a facilitator's mute, and sharing the screen in the camera's place (outgoing.js swaps the tracks).
+// a facilitator's mute, and sharing the screen in the camera's place (outgoing.js swaps the tracks). A camera turned
+// off, by the person or a facilitator, goes dark at once and is let go a moment later (its light goes out); the
+// moment between lets a few black frames reach the others, so nobody keeps a frozen face on their screen.
 import { KINDS, KIND_WORD, Phase, canShareScreen, selfParticipant } from "./state.js";
+
+// How long a camera turned off stays open (sending black frames) before it is let go.
+export const CAMERA_RELEASE_MS = 1000;
+export const CAMERA_PROBLEM = {
+  denied: "Haven is not allowed to use your camera now. You can allow it in the browser's site settings.",
+  unavailable: "Your camera could not be turned back on. Another app may be using it.",
+};
+const cameraProblem = (err) => CAMERA_PROBLEM[err?.problem === "denied" ? "denied" : "unavailable"];
 
 export const canShareDisplay = () => typeof globalThis.navigator?.mediaDevices?.getDisplayMedia === "function";
 
@@ -17,36 +27,80 @@ export const canShareDisplay = () => typeof globalThis.navigator?.mediaDevices?.
  * @param {(text: string) => void} options.showError
  * @param {AbortSignal} options.signal
  */
-export function createOwnMedia({ roomId, outgoing, request, act, room, changed, notice, showError, signal }) {
+export function createOwnMedia({ roomId, outgoing, request, act, room, changed, notice, showError, signal,
+  releaseAfterMs = CAMERA_RELEASE_MS }) {
   const busy = { audio: false, video: false };
   let starting = false; // a share on its way (the browser's picker, then the room's answer)
+  let releaseTimer = null;
+  let cameraTurns = 0; // counts the camera's turns off, so an opening overtaken by one is dropped
   const joined = () => room().phase === Phase.JOINED;
+  signal.addEventListener("abort", () => clearTimeout(releaseTimer), { once: true });
+
+  // The camera goes dark now and is let go a moment later, if it is still off then.
+  function darken() {
+    const camera = outgoing.device("video");
+    cameraTurns += 1;
+    if (!camera) return;
+    camera.enabled = false;
+    clearTimeout(releaseTimer);
+    releaseTimer = setTimeout(() => {
+      releaseTimer = null;
+      if (signal.aborted) return;
+      outgoing.releaseCamera().then((released) => {
+        if (released && !signal.aborted) changed();
+      });
+    }, releaseAfterMs);
+  }
 
   async function turnOff(kind) {
     const track = outgoing.device(kind);
     if (!track) return;
-    track.enabled = false; // at once: privacy first, then tell the room
+    if (kind === "video") darken();
+    else track.enabled = false; // at once: privacy first, then tell the room
     changed();
     if (joined()) await act("room:media", { room_id: roomId, kind, enabled: false });
+  }
+
+  // A camera that was let go opens again (the device in use before). False when it could not be, or when it was
+  // turned off (or the room left) meanwhile; the room is then told the camera is off, if it had been told on.
+  async function reopenCamera(told) {
+    const turn = cameraTurns;
+    try {
+      const track = await outgoing.reopenCamera();
+      if (turn === cameraTurns && !signal.aborted && track === outgoing.device("video")) return true;
+      if (track && track === outgoing.device("video")) darken();
+      return false;
+    } catch (err) {
+      if (signal.aborted) return false;
+      showError(cameraProblem(err));
+      if (told && joined()) await request("room:media", { room_id: roomId, kind: "video", enabled: false });
+      return false;
+    }
   }
 
   async function turnOn(kind) {
     const track = outgoing.device(kind);
     if (!track || busy[kind]) return;
-    if (joined()) {
-      busy[kind] = true;
-      changed();
-      const ack = await act("room:media", { room_id: roomId, kind, enabled: true });
-      busy[kind] = false;
-      if (signal.aborted) return;
-      if (!ack.ok) {
-        changed(); // refused (e.g. a facilitator's mute stands): the track stays off
-        return;
-      }
-    }
-    track.enabled = true;
-    notice.clear(kind);
+    busy[kind] = true;
     changed();
+    try {
+      if (joined()) {
+        const ack = await act("room:media", { room_id: roomId, kind, enabled: true });
+        if (signal.aborted) return;
+        if (!ack.ok) return; // refused (e.g. a facilitator's mute stands): the track stays off
+      }
+      const current = outgoing.device(kind); // (another device may have been chosen meanwhile)
+      if (!current) return;
+      if (kind === "video" && current.readyState === "ended") {
+        if (!(await reopenCamera(joined()))) return;
+      } else {
+        current.enabled = true; // a camera turned on again within the moment is still open, and is not let go
+      }
+      notice.clear(kind);
+    } finally {
+      busy[kind] = false;
+      if (!signal.aborted) changed();
+    }
   }
 
   // The share ends: the camera comes back as it was. tell: say so to the room (not when the server ended it);
@@ -57,7 +111,9 @@ export function createOwnMedia({ roomId, outgoing, request, act, room, changed, 
     if (!outgoing.sharing) return;
     const camera = outgoing.device("video");
     if (keepOff && camera) camera.enabled = false;
+    const wasOn = Boolean(camera?.enabled);
     const cameraOn = await outgoing.unshare();
+    if (wasOn && !cameraOn && !signal.aborted) showError(CAMERA_PROBLEM.unavailable);
     if (joined() && !signal.aborted) {
       if (tell) await request("room:screen", { room_id: roomId, sharing: false });
       if (!cameraOn && !keepOff) await request("room:media", { room_id: roomId, kind: "video", enabled: false });
@@ -170,7 +226,8 @@ export function createOwnMedia({ roomId, outgoing, request, act, room, changed, 
         const track = outgoing.device(kind);
         const localOn = kind === "video" && outgoing.sharing ? true : Boolean(track && track.enabled);
         const serverOn = me ? me[kind] !== false : true;
-        if (!serverOn && track) track.enabled = false;
+        if (!serverOn && track && kind === "video") darken();
+        else if (!serverOn && track) track.enabled = false;
         else if (serverOn && !localOn) request("room:media", { room_id: roomId, kind, enabled: false });
       }
     },
@@ -179,7 +236,8 @@ export function createOwnMedia({ roomId, outgoing, request, act, room, changed, 
     mutedByFacilitator(kind) {
       if (kind === "video" && outgoing.sharing) stopShare({ tell: false, keepOff: true });
       const track = outgoing.device(kind);
-      if (track) track.enabled = false;
+      if (track && kind === "video") darken();
+      else if (track) track.enabled = false;
       const allowed = room().selfUnmuteAllowed;
       const after = allowed === false ? " A facilitator can ask you to turn it back on."
         : allowed === true ? " You can turn it back on when you are ready." : "";

@@ -68,6 +68,7 @@ export function createStage({ onLayout }) {
   }
 
   let inRoom = false;
+  let shownVideo = null; // the video track one's own tile was last given
   let mainUser = null; // the member large in the speaker layout
   const resized = typeof ResizeObserver === "function" ? new ResizeObserver(() => refit()) : null;
   resized?.observe(videos);
@@ -84,11 +85,18 @@ export function createStage({ onLayout }) {
     localState,
     layoutGroup,
 
-    // The camera (or the shared screen) shown on one's own tile.
+    // The camera (or the shared screen) shown on one's own tile. A camera opened again, or a screen in its place,
+    // is a new track in the same stream: the element is given the stream afresh, so it shows the new picture.
     setLocalStream(stream, { showTile }) {
-      if (localVideo.srcObject !== stream) localVideo.srcObject = stream;
+      const video = stream?.getVideoTracks?.()[0] || null;
+      const changed = localVideo.srcObject !== stream || video !== shownVideo;
+      shownVideo = video;
+      if (changed) {
+        localVideo.srcObject = null;
+        localVideo.srcObject = stream;
+      }
       localTile.hidden = !showTile;
-      if (stream && showTile) localVideo.play().catch(() => {});
+      if (stream && showTile && (changed || localVideo.paused)) localVideo.play().catch(() => {});
     },
 
     // One's own tile: the camera's state, and no mirror while it shows a shared screen.

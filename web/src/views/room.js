@@ -345,7 +345,8 @@ export async function render(root, { navigate, signal, params = {} }) {
     const joined = state.phase === Phase.JOINED;
     const kind = (k) => {
       const track = outgoing.device(k);
-      return { available: Boolean(track), on: Boolean(track?.enabled), busy: own.busy[k],
+      const on = k === "video" ? outgoing.cameraOn : Boolean(track?.enabled);
+      return { available: Boolean(track), on, busy: own.busy[k],
         held: joined && mutedByFacilitator(state, k), locked: k === "video" && outgoing.sharing };
     };
     return {
@@ -363,7 +364,8 @@ export async function render(root, { navigate, signal, params = {} }) {
   function drawStage() {
     media.paint();
     const selfId = state.self?.user_id;
-    stage.paintLocal({ cameraOn: Boolean(outgoing.device("video")?.enabled), sharing: outgoing.sharing });
+    if (outgoing.stream) stage.setLocalStream(outgoing.stream, { showTile: Boolean(outgoing.device("video")) });
+    stage.paintLocal({ cameraOn: outgoing.cameraOn, sharing: outgoing.sharing });
     // Our own shared screen is not pinned on our own stage: the others see it, we see them.
     const view = outgoing.sharing
       ? { ...state, participants: state.participants.map((p) => (p.user_id === selfId ? { ...p, screen: false } : p)) }
@@ -531,7 +533,9 @@ export async function render(root, { navigate, signal, params = {} }) {
   signal.addEventListener("abort", () => visit?.abort(), { once: true });
 
   function chosen(choice, forVisit) {
-    outgoing.use(choice.stream);
+    outgoing.use(choice.stream, { videoDeviceId: choice.videoDeviceId });
+    // Joining with the camera off: it is let go before entry (its light goes out); turning it on opens it again.
+    outgoing.releaseCamera();
     stage.setLocalStream(outgoing.stream, { showTile: Boolean(outgoing.device("video")) });
     if (choice.outputDeviceId) stage.grid.setSink(choice.outputDeviceId);
     media.startAudio(); // the Join press lets the speaking meter's audio start
