@@ -36,9 +36,10 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
-def _serve(cwd: Path) -> Iterator[Node]:
+def serve(cwd: Path, **settings: str) -> Iterator[Node]:
+    """A node in ``cwd`` serving the built client with its first admin created; ``settings`` add HAVEN_* variables."""
     assert (WEB_DIST / "index.html").is_file(), "build the web client first (./scripts/test does)"
-    env = clean_env(HAVEN_WEB_DIR=str(WEB_DIST))
+    env = clean_env(HAVEN_WEB_DIR=str(WEB_DIST), **settings)
     create_admin(cwd, env)
     node = start_node(cwd, env)
     yield node
@@ -48,10 +49,10 @@ def _serve(cwd: Path) -> Iterator[Node]:
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Node]:
     """A node on the embedded default serving the built web client, with its first admin created."""
-    yield from _serve(tmp_path)
+    yield from serve(tmp_path)
 
 
 @pytest.fixture(scope="module")
 def module_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     """The same, shared by a module's tests (each uses people and a group of its own)."""
-    yield from _serve(tmp_path_factory.mktemp("site"))
+    yield from serve(tmp_path_factory.mktemp("site"))

@@ -8,14 +8,13 @@ import asyncio
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import WEB_DIST
+from tests.e2e.conftest import serve
 from tests.e2e.people import WAIT_MS, mentor_and_mentee, new_page, sign_in
-from tests.support.processes import Node, clean_env, create_admin, start_node
+from tests.support.processes import Node
 
 RING_SECONDS = 5
 
@@ -48,13 +47,7 @@ BACKGROUND_TAB = """
 @pytest.fixture(scope="module")
 def module_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     """This module's server: the built client, its first admin, and calls that ring out after RING_SECONDS."""
-    assert (WEB_DIST / "index.html").is_file(), "build the web client first (./scripts/test does)"
-    cwd: Path = tmp_path_factory.mktemp("site")
-    env = clean_env(HAVEN_WEB_DIR=str(WEB_DIST), HAVEN_CALL_RING_SECONDS=str(RING_SECONDS))
-    create_admin(cwd, env)
-    node = start_node(cwd, env)
-    yield node
-    node.terminate()
+    yield from serve(tmp_path_factory.mktemp("site"), HAVEN_CALL_RING_SECONDS=str(RING_SECONDS))
 
 
 async def until(page: Page, condition: str, failure: str, timeout_s: float = WAIT_MS / 1000) -> None:

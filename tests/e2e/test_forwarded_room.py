@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import WEB_DIST
+from tests.e2e.conftest import serve
 from tests.e2e.people import WAIT_MS, facilitator_and_participant, person_action, sign_in_and_enter
-from tests.support.processes import ADMIN_EMAIL, ADMIN_PASSWORD, Node, clean_env, create_admin, http, start_node
+from tests.support.processes import ADMIN_EMAIL, ADMIN_PASSWORD, Node, http
 
 MEDIA_WAIT_S = 20.0
 
@@ -45,12 +45,7 @@ async () => {
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Node]:
     """As the shared fixture, with every group room through the forwarder (HAVEN_MESH_LIMIT=0)."""
-    assert (WEB_DIST / "index.html").is_file(), "build the web client first (./scripts/test does)"
-    env = clean_env(HAVEN_WEB_DIR=str(WEB_DIST), HAVEN_MESH_LIMIT="0")
-    create_admin(tmp_path, env)
-    node = start_node(tmp_path, env)
-    yield node
-    node.terminate()
+    yield from serve(tmp_path, HAVEN_MESH_LIMIT="0")
 
 
 def three_people(site: Node) -> dict[str, str]:

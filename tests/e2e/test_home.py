@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import WEB_DIST
+from tests.e2e.conftest import serve
 from tests.e2e.people import facilitator_and_participant, mentor_and_mentee, new_page, sign_in, token_of
 from tests.e2e.screens import check_screen
-from tests.support.processes import ADMIN_EMAIL, ADMIN_PASSWORD, Node, clean_env, create_admin, http, start_node
+from tests.support.processes import ADMIN_EMAIL, ADMIN_PASSWORD, Node, http
 from tests.support.realtime import Peer
 
 HELP_TEXT = "Crisis line, any time: 0800 123 456\nProgram office: 020 7946 0000"
@@ -22,12 +21,7 @@ HELP_TEXT = "Crisis line, any time: 0800 123 456\nProgram office: 020 7946 0000"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     """One server for the module, with a help line configured."""
-    cwd: Path = tmp_path_factory.mktemp("home")
-    env = clean_env(HAVEN_WEB_DIR=str(WEB_DIST), HAVEN_HELP_TEXT=HELP_TEXT)
-    create_admin(cwd, env)
-    node = start_node(cwd, env)
-    yield node
-    node.terminate()
+    yield from serve(tmp_path_factory.mktemp("home"), HAVEN_HELP_TEXT=HELP_TEXT)
 
 
 @pytest.fixture(scope="module")

@@ -4,14 +4,13 @@ password on request, says whom to ask for a forgotten one, and shows the program
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.e2e.conftest import WEB_DIST
+from tests.e2e.conftest import serve
 from tests.e2e.screens import check_screen
-from tests.support.processes import Node, clean_env, create_admin, http, start_node
+from tests.support.processes import Node, http
 
 HELP_TEXT = "Crisis line, any time: 0800 123 456\nProgram office, weekdays 9 to 5: 020 7946 0000"
 
@@ -19,12 +18,7 @@ HELP_TEXT = "Crisis line, any time: 0800 123 456\nProgram office, weekdays 9 to 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     """One server for the module, with a help line configured."""
-    cwd: Path = tmp_path_factory.mktemp("signin")
-    env = clean_env(HAVEN_WEB_DIR=str(WEB_DIST), HAVEN_HELP_TEXT=HELP_TEXT)
-    create_admin(cwd, env)
-    node = start_node(cwd, env)
-    yield node
-    node.terminate()
+    yield from serve(tmp_path_factory.mktemp("signin"), HAVEN_HELP_TEXT=HELP_TEXT)
 
 
 def prepare(site: Node) -> None:
